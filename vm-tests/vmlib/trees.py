@@ -1,0 +1,212 @@
+"""Debian guest trees: debootstrap once per package list, cached outside the checkout.
+
+Run as a script to prebuild the caches in the background:
+    python3 vm-tests/vmlib/trees.py systemd sysvinit
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from vmlib.cache import build_once, hash_files, key_of, log
+else:
+    from .cache import build_once, hash_files, key_of, log
+
+VM_TESTS = Path(__file__).resolve().parent.parent
+REPO = VM_TESTS.parent
+GUEST_FILES = VM_TESTS / "guest"
+INITRD_DIR = REPO / "initrd"
+# A second, older kernel in the systemd guest: scenario 6 boots a generation whose
+# kernel package was purged afterwards. Must be a different ABI than linux-image-amd64's.
+OLD_KERNEL_PACKAGE = "linux-image-6.1.0-47-amd64"
+OLD_KERNEL_VERSION = "6.1.0-47-amd64"
+# Bump when base_tree() changes in a way the hashed inputs do not show.
+BASE_RECIPE = 3
+
+SUITE = "bookworm"
+COMMON = [
+    "linux-image-amd64",
+    "initramfs-tools",
+    "udev",
+    "kmod",
+    "python3",
+    "python3-click",
+    "python3-jinja2",
+    "python3-psutil",
+    "python3-pyudev",
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    init_package: str
+
+    @property
+    def packages(self) -> list[str]:
+        return sorted([self.init_package, *COMMON])
+
+
+VARIANTS = {
+    "systemd": Variant("systemd", "systemd-sysv"),
+    "sysvinit": Variant("sysvinit", "sysvinit-core"),
+}
+
+
+def host_mirror() -> str:
+    """The Debian mirror the host's apt uses (the only network we have)."""
+    if env := os.environ.get("GENMAN_VM_MIRROR"):
+        return env
+    texts = []
+    for p in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        if p.is_file():
+            texts.append(p.read_text(errors="replace"))
+    for text in texts:
+        # deb822 stanzas
+        for stanza in re.split(r"\n\s*\n", text):
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            if uris and suites and SUITE in suites.group(1).split() and "/debian" in uris.group(1):
+                return uris.group(1)
+        # one-line format
+        for m in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", text, re.M):
+            if m.group(2) == SUITE:
+                return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def debootstrap_tree(variant: Variant) -> Path:
+    """A pristine debootstrapped tree; returns the tree directory."""
+    mirror = host_mirror()
+    name = f"debootstrap-{variant.name}-{key_of(SUITE, mirror, variant.packages, 'minbase')}"
+
+    def build(tmp: Path) -> None:
+        tree = tmp / "tree"
+        cmd = [
+            "debootstrap",
+            "--variant=minbase",
+            "--include=" + ",".join(variant.packages),
+            SUITE,
+            str(tree),
+            mirror,
+        ]
+        log(" ".join(cmd))
+        with open(tmp / "debootstrap.log", "w") as out:
+            res = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
+        if res.returncode != 0:
+            tail = (tmp / "debootstrap.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"debootstrap failed ({res.returncode}):\n{tail}")
+        # apt lists and .debs are 100+ MB of nothing the guest needs.
+        subprocess.run(["chroot", str(tree), "apt-get", "clean"], check=True)
+
+    return build_once(name, build) / "tree"
+
+
+def chroot(tree: Path, *cmd: str) -> None:
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "DEBIAN_FRONTEND": "noninteractive",
+        "LC_ALL": "C",
+    }
+    res = subprocess.run(
+        ["chroot", str(tree), *cmd], env=env, capture_output=True, text=True, check=False
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"chroot {tree} {' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
+
+
+def install_file(src: Path, dest: Path, mode: int = 0o644, replace: dict[str, str] | None = None) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    text = src.read_text()
+    for k, v in (replace or {}).items():
+        text = text.replace(k, v)
+    dest.write_text(text)
+    dest.chmod(mode)
+
+
+def install_initrd_hook(tree: Path) -> None:
+    """genman's initramfs-tools integration, as a package would install it."""
+    install_file(INITRD_DIR / "lib/genman-initrd.sh", tree / "usr/share/genman/initrd/genman-initrd.sh")
+    install_file(INITRD_DIR / "initramfs-tools/hooks/genman", tree / "etc/initramfs-tools/hooks/genman", 0o755)
+    install_file(
+        INITRD_DIR / "initramfs-tools/scripts/local-bottom/genman",
+        tree / "etc/initramfs-tools/scripts/local-bottom/genman",
+        0o755,
+    )
+
+
+def base_tree(variant: Variant) -> Path:
+    """The debootstrapped tree made into a test guest: agent, demo services, serial
+    autologin, genman's initrd hook (initrds regenerated), an older second kernel."""
+    pristine = debootstrap_tree(variant)
+    inputs = hash_files([GUEST_FILES, INITRD_DIR])
+    name = f"base-{variant.name}-{key_of(pristine.parent.name, inputs, BASE_RECIPE)}"
+
+    def build(tmp: Path) -> None:
+        tree = tmp / "tree"
+        subprocess.run(["cp", "-a", "--reflink=auto", str(pristine), str(tree)], check=True)
+        (tree / "etc/hostname").write_text("genman-guest\n")
+        (tree / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 genman-guest\n")
+        chroot(tree, "passwd", "-d", "root")
+        (tree / "boot/efi").mkdir(parents=True, exist_ok=True)
+        install_file(GUEST_FILES / "genman-vm-agent", tree / "usr/local/sbin/genman-vm-agent", 0o755)
+        install_file(GUEST_FILES / "demo-daemon", tree / "usr/local/sbin/demo-daemon", 0o755)
+        if variant.name == "systemd":
+            units = tree / "etc/systemd/system"
+            install_file(GUEST_FILES / "genman-vm-agent.service", units / "genman-vm-agent.service")
+            for n in ("a", "b"):
+                install_file(GUEST_FILES / "demo.service", units / f"demo-{n}.service", replace={"NAME": n})
+            chroot(tree, "systemctl", "enable", "genman-vm-agent.service", "demo-a.service", "demo-b.service")
+            dropin = units / "serial-getty@ttyS0.service.d/autologin.conf"
+            dropin.parent.mkdir(parents=True, exist_ok=True)
+            dropin.write_text(
+                "[Service]\nExecStart=\n"
+                "ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n"
+            )
+        else:
+            initd = tree / "etc/init.d"
+            install_file(GUEST_FILES / "genman-vm-agent.init", initd / "genman-vm-agent", 0o755)
+            for n in ("a", "b"):
+                install_file(GUEST_FILES / "demo.init", initd / f"demo-{n}", 0o755, replace={"NAME": n})
+            for svc in ("genman-vm-agent", "demo-a", "demo-b"):
+                chroot(tree, "update-rc.d", svc, "defaults")
+            inittab = tree / "etc/inittab"
+            inittab.write_text(
+                inittab.read_text()
+                + "T0:23:respawn:/sbin/getty -L -a root ttyS0 115200 vt100\n"
+            )
+        install_initrd_hook(tree)
+        if variant.name == "systemd":
+            debs = tmp / "debs"
+            debs.mkdir()
+            subprocess.run(
+                ["apt-get", "download", OLD_KERNEL_PACKAGE],
+                cwd=debs, check=True, capture_output=True,
+            )
+            deb = next(debs.glob("*.deb"))
+            subprocess.run(["cp", str(deb), str(tree / "tmp/old-kernel.deb")], check=True)
+            # Also regenerates this kernel's initrd, with the genman hook already in place.
+            chroot(tree, "dpkg", "-i", "/tmp/old-kernel.deb")
+            (tree / "tmp/old-kernel.deb").unlink()
+        chroot(tree, "update-initramfs", "-u", "-k", "all")
+        chroot(tree, "apt-get", "clean")
+
+    return build_once(name, build) / "tree"
+
+
+if __name__ == "__main__":
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sys.argv[1:] or list(VARIANTS)
+    with ThreadPoolExecutor(len(names)) as pool:
+        for path in pool.map(lambda n: base_tree(VARIANTS[n]), names):
+            print(path)
