@@ -1,0 +1,3 @@
+from genman.cli import main
+
+main()

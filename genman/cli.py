@@ -1,0 +1,212 @@
+"""genman's command line: parse, call, print. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from genman import __version__
+from genman.context import BootloaderChoice, Options
+from genman.errors import GenmanError
+from genman.layout import Layout
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+EXIT_SERVICES_FAILED = 4
+EXIT_INTERRUPTED = 130
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr, so stdout stays parseable."""
+    if sys.stderr.isatty():
+        click.echo(f"genman: {message}", err=True)
+    logging.getLogger("genman").debug(message)
+
+
+def opts_of(ctx: click.Context) -> Options:
+    obj = ctx.find_object(Options)
+    assert obj is not None
+    return obj
+
+
+def profile_path(opts: Options, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    return opts.layout.host(opts.layout.default_profile)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default="/",
+              show_default=True, metavar="DIR",
+              help="Operate on the system tree under DIR instead of /. Live service actions "
+                   "are then planned and printed, never run.")
+@click.option("--esp", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="The mounted EFI system partition (default: found with udev and the "
+                   "mount table).")
+@click.option("--boot-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="The directory GRUB reads kernels from (default: /boot of the target).")
+@click.option("--bootloader", type=click.Choice([c.value for c in BootloaderChoice]),
+              default="auto", show_default=True,
+              help="Which bootloader gets the entries; 'none' writes no entries.")
+@click.option("--debug", is_flag=True, help="Log every step and show tracebacks.")
+@click.version_option(__version__, prog_name="genman")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, esp: Path | None, boot_dir: Path | None,
+        bootloader: str, debug: bool) -> None:
+    """genman: numbered, bootable generations of a host's configuration.
+
+    Each `genman build` of the host's profile (default /etc/genman/profile.toml) makes an
+    immutable generation: its /etc files, PATH, kernel and initrd. Switching flips links
+    atomically; every retained generation gets a boot entry, so a bad change is one
+    reboot away from undone.
+
+    \b
+    Examples:
+      genman build                       build the host's profile, print the number
+      genman switch ./profile.toml       build and activate it now, make it the boot default
+      genman list-generations            what there is, and which is default/active/booted
+      genman diff 4 5                    what changed between two generations
+      genman --root /mnt build           work on the system tree mounted at /mnt
+
+    Global options go before the command.
+    """
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="genman: %(name)s: %(message)s")
+    ctx.obj = Options(
+        layout=Layout.for_root(root),
+        esp=esp.absolute() if esp else None,
+        boot_dir=boot_dir.absolute() if boot_dir else None,
+        bootloader=BootloaderChoice(bootloader),
+        debug=debug,
+    )
+
+
+PROFILE_ARG = click.argument(
+    "profile", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+
+
+@cli.command(context_settings=CONTEXT)
+@PROFILE_ARG
+@click.pass_context
+def build(ctx: click.Context, profile: Path | None) -> None:
+    """Build a generation from PROFILE and print its number.
+
+    Nothing else changes: the running system, the boot default and the boot menu stay as
+    they are. Building a profile whose result equals the newest generation makes no new
+    generation and prints that generation's number.
+
+    \b
+    Examples:
+      genman build                              # /etc/genman/profile.toml
+      genman --root ./sandbox build host.toml   # into a sandbox tree
+    """
+    from genman import operations
+
+    opts = opts_of(ctx)
+    result = operations.build(opts, profile_path(opts, profile), progress)
+    if not result.new:
+        click.echo(f"unchanged: generation {result.number} already is this profile", err=True)
+    click.echo(result.number)
+
+
+@cli.command("list-generations", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (one object each).")
+@click.pass_context
+def list_generations(ctx: click.Context, as_json: bool) -> None:
+    """List every generation: number, date, kernel, description and markers.
+
+    Markers: default (what the boot menu boots), active (live now), booted (what the
+    machine booted into), pinned (never pruned), no-entry (the bootloader has no entry).
+
+    \b
+    Examples:
+      genman list-generations
+      genman list-generations --json | jq '.[] | select(.default) | .number'
+    """
+    from genman import operations
+
+    rows = operations.generation_rows(opts_of(ctx))
+    if as_json:
+        echo_json(rows)
+    else:
+        from genman.report import generations_table
+
+        click.echo(generations_table(rows), nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("a", type=int)
+@click.argument("b", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.pass_context
+def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
+    """Show what changed from generation A to generation B.
+
+    Lists /etc files added (+), removed (-) and changed (~), packages, services and the
+    kernel, as recorded in the two generations' manifests.
+
+    \b
+    Example:
+      genman diff 4 5
+    """
+    from genman import operations
+    from genman.report import diff_text
+
+    d = operations.diff(opts_of(ctx), a, b)
+    if as_json:
+        echo_json(d.to_dict())
+    else:
+        click.echo(diff_text(a, b, d), nl=False)
+
+
+def _fail(message: str, hint: str | None, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        rv = cli.main(args=args, prog_name="genman", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as e:
+        e.show()
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except GenmanError as e:
+        if debug:
+            traceback.print_exc()
+        _fail(e.message, e.hint, e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as e:  # noqa: BLE001 - the last line of defence: exit 3, no traceback
+        if debug:
+            traceback.print_exc()
+        _fail(f"internal error: {type(e).__name__}: {e}",
+              "this is a bug in genman; run again with --debug for the traceback", EXIT_BUG)
+    sys.exit(rv if isinstance(rv, int) else EXIT_OK)

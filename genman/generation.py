@@ -1,0 +1,335 @@
+"""Build a generation from a Profile; find and read the generations on disk.
+
+A generation's content lives in one store path (its *toplevel*):
+
+    etc/<path>        -> /var/lib/genman/store/<hash>-<file>   (the /etc/static tree)
+    sw/bin, sw/sbin   -> executables of [packages]
+    kernel, initrd, kernel-modules -> store paths
+    kernel-params     the profile's kernel parameters, one line
+    init, activate    POSIX sh run at boot (see bootscripts)
+    manifest.json     everything list-generations, diff and activation read
+    summary.json      the few fields list-generations shows
+    references        store names this generation needs, one per line (for gc)
+
+`/var/lib/genman/generations/<N>` is a link to it, made under a temp name and renamed into
+place, so an interrupted build leaves no generation, only staging the next run removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genman import fsutil
+from genman.errors import GenmanError
+from genman.hashcache import HashCache
+from genman.layout import Layout
+from genman.manifest import EtcEntry, KernelEntry, Manifest, ServiceEntry
+from genman.store import Store, StoreBatch
+
+if TYPE_CHECKING:  # profile pulls in jinja2; list-generations must stay light
+    from genman.profile import EtcFile, PackageSpec, Profile
+
+_NUMBER = re.compile(r"^[1-9][0-9]*$")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    number: int
+    toplevel: str  # store name
+    created: datetime
+    summary: dict[str, Any]
+
+    @property
+    def description(self) -> str:
+        return str(self.summary.get("description") or "")
+
+    @property
+    def kernel_version(self) -> str | None:
+        v = self.summary.get("kernel_version")
+        return str(v) if v else None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    number: int
+    toplevel: str
+    new: bool  # False: the profile built to the newest generation; nothing was made
+    added: int  # store paths added
+
+
+def hash_cache(layout: Layout) -> HashCache:
+    return HashCache(layout.host(layout.cache_dir) / "hashes.sqlite")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def generation_numbers(layout: Layout) -> list[int]:
+    try:
+        names = os.listdir(layout.host(layout.generations_dir))
+    except FileNotFoundError:
+        return []
+    return sorted(int(n) for n in names if _NUMBER.match(n))
+
+
+def toplevel_of(layout: Layout, number: int) -> str:
+    link = layout.host(layout.generation(number))
+    try:
+        target = os.readlink(link)
+    except FileNotFoundError:
+        raise GenmanError(
+            f"generation {number} does not exist",
+            hint="`genman list-generations` shows the generations there are",
+        ) from None
+    except OSError:
+        raise GenmanError(f"{link} is damaged: not a link into the store") from None
+    return os.path.basename(target)
+
+
+def info(layout: Layout, number: int) -> GenerationInfo:
+    link = layout.host(layout.generation(number))
+    toplevel = toplevel_of(layout, number)
+    created = datetime.fromtimestamp(os.lstat(link).st_mtime, UTC)
+    try:
+        with open(layout.host(layout.store_dir / toplevel / "summary.json"), "rb") as f:
+            summary = json.loads(f.read())
+    except (OSError, ValueError):
+        summary = {"description": "(damaged: summary unreadable)"}
+    return GenerationInfo(number, toplevel, created, summary)
+
+
+def list_generations(layout: Layout) -> list[GenerationInfo]:
+    return [info(layout, n) for n in generation_numbers(layout)]
+
+
+def read_manifest(layout: Layout, toplevel: str) -> Manifest:
+    path = layout.host(layout.store_dir / toplevel / "manifest.json")
+    try:
+        return Manifest.from_json(path.read_text())
+    except (OSError, ValueError, KeyError) as e:
+        raise GenmanError(f"cannot read the manifest {path}: {e}",
+                          hint="the store path is damaged; `genman prune` can drop it") from None
+
+
+def manifest_of(layout: Layout, number: int) -> Manifest:
+    return read_manifest(layout, toplevel_of(layout, number))
+
+
+def link_number(layout: Layout, link: Path) -> int | None:
+    """The generation number a state link (default, active, booted) names, if any."""
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    name = os.path.basename(target.rstrip("/"))
+    return int(name) if _NUMBER.match(name) else None
+
+
+# ---------------------------------------------------------------- building
+
+
+def _package_links(layout: Layout, pkg: PackageSpec, store_name: str) -> dict[str, str]:
+    base = layout.store_dir / store_name
+    if not pkg.bin_dirs:
+        return {f"bin/{pkg.name}": str(base)}
+    links = {}
+    for d in pkg.bin_dirs:
+        dest = "sbin" if d == "sbin" else "bin"
+        for entry in sorted(os.scandir(pkg.path / d), key=lambda e: e.name):
+            if entry.is_dir():
+                continue
+            links[f"{dest}/{entry.name}"] = str(base / d / entry.name)
+    return links
+
+
+def _check_link_collisions(profile: Profile) -> None:
+    owner: dict[str, str] = {}
+    for pkg in profile.packages:
+        names = [f"bin/{pkg.name}"] if not pkg.bin_dirs else [
+            f"{'sbin' if d == 'sbin' else 'bin'}/{e.name}"
+            for d in pkg.bin_dirs for e in os.scandir(pkg.path / d) if not e.is_dir()
+        ]
+        for n in names:
+            if n in owner:
+                raise GenmanError(
+                    f"{pkg.declared_in}: [packages]: {n} is provided by both "
+                    f"'{owner[n]}' and '{pkg.name}'",
+                    hint="drop one package or narrow its `bin` directories",
+                )
+            owner[n] = pkg.name
+
+
+def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
+    from genman.profile import source_mode
+
+    name = os.path.basename(ef.path)
+    mode = source_mode(ef)
+    if ef.source is not None:
+        store_name = batch.add_file(ef.source, name, mode)
+    else:
+        assert ef.content is not None
+        store_name = batch.add_bytes(ef.content, name, mode)
+    if ef.is_copy:
+        return EtcEntry(store_name, mode=mode, uid=ef.uid if ef.uid is not None else 0,
+                        gid=ef.gid if ef.gid is not None else 0, user=ef.user, group=ef.group)
+    return EtcEntry(store_name)
+
+
+def _service_digest(unit_file: str | None, triggers: tuple[str, ...],
+                    etc: dict[str, EtcEntry]) -> str:
+    h = hashlib.sha256(f"unit:{unit_file}\n".encode())
+    for t in triggers:
+        t = t.rstrip("/")
+        for p in sorted(p for p in etc if p == t or p.startswith(t + "/")):
+            h.update(f"{p}\0{json.dumps(etc[p].to_dict(), sort_keys=True)}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
+                  progress: Progress) -> Manifest:
+    """Put every input into the store (staged) and describe the result."""
+    progress(f"hashing {len(profile.etc)} /etc files")
+    etc = {ef.path: _etc_entry(batch, ef) for ef in profile.etc}
+
+    packages: dict[str, str] = {}
+    path_links: dict[str, str] = {}
+    for pkg in profile.packages:
+        progress(f"adding package {pkg.name}")
+        if pkg.bin_dirs:
+            store_name = batch.add_tree(pkg.path, pkg.name)
+        else:
+            store_name = batch.add_file(pkg.path, pkg.name)
+        packages[pkg.name] = store_name
+        path_links.update(_package_links(layout, pkg, store_name))
+
+    kernel = None
+    if profile.kernel is not None:
+        k = profile.kernel
+        progress(f"adding kernel {k.version}")
+        image = batch.add_file(k.image, f"vmlinuz-{k.version}", 0o644)
+        initrd = batch.add_file(k.initrd, f"initrd.img-{k.version}", 0o644) if k.initrd else None
+        modules = None
+        if k.modules is not None:
+            progress(f"adding kernel modules {k.version}")
+            modules = batch.add_tree(k.modules, f"modules-{k.version}")
+        kernel = KernelEntry(k.version, image, initrd, modules, k.params)
+
+    services = {}
+    for svc in profile.services:
+        unit_file = batch.add_file(svc.unit_file, svc.unit, 0o644) if svc.unit_file else None
+        services[svc.name] = ServiceEntry(
+            unit=svc.unit,
+            unit_file=unit_file,
+            restart_triggers=svc.restart_triggers,
+            on_change=svc.on_change.value,
+            digest=_service_digest(unit_file, svc.restart_triggers, etc),
+        )
+    return Manifest(
+        hostname=profile.hostname,
+        description=profile.description,
+        init=profile.init,
+        kernel=kernel,
+        etc=etc,
+        packages=packages,
+        path_links=path_links,
+        services=services,
+    )
+
+
+def _populate(layout: Layout, manifest: Manifest, scripts: dict[str, str]) -> Callable[[Path], None]:
+    store = str(layout.store_dir)
+
+    def populate(dest: Path) -> None:
+        made: set[str] = set()
+
+        def link(rel: str, target: str) -> None:
+            parent = os.path.dirname(rel)
+            if parent and parent not in made:
+                os.makedirs(dest / parent, exist_ok=True)
+                made.add(parent)
+            os.symlink(target, dest / rel)
+
+        os.mkdir(dest / "etc")
+        for path, entry in manifest.etc.items():
+            link(f"etc/{path}", f"{store}/{entry.store}")
+        os.makedirs(dest / "sw/bin")
+        os.makedirs(dest / "sw/sbin")
+        for rel, target in manifest.path_links.items():
+            link(f"sw/{rel}", target)
+        if manifest.kernel:
+            k = manifest.kernel
+            link("kernel", f"{store}/{k.image}")
+            if k.initrd:
+                link("initrd", f"{store}/{k.initrd}")
+            if k.modules:
+                link("kernel-modules", f"{store}/{k.modules}")
+            _write(dest / "kernel-params", " ".join(k.params) + "\n")
+        for name, text in scripts.items():
+            _write(dest / name, text, 0o555)
+        _write(dest / "manifest.json", manifest.to_json())
+        _write(dest / "summary.json", json.dumps(manifest.summary()) + "\n")
+        _write(dest / "references", "".join(f"{r}\n" for r in sorted(manifest.references())))
+
+    return populate
+
+
+def _write(path: Path, text: str, mode: int = 0o444) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        os.fchmod(f.fileno(), mode)
+
+
+def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
+    blob = json.dumps({"manifest": manifest.to_dict(), "scripts": scripts}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:
+    """Make generation N from a validated profile (caller holds the lock)."""
+    _check_link_collisions(profile)
+    cache = hash_cache(layout)
+    store = Store(layout, cache)
+    store.clean()
+    fsutil.clean_stray_temps(layout.host(layout.generations_dir))
+    numbers = generation_numbers(layout)
+    newest = numbers[-1] if numbers else None
+    from genman import bootscripts
+
+    with fsutil.umask(0o022), store.batch() as batch:
+        manifest = make_manifest(profile, layout, batch, progress)
+        scripts = bootscripts.render(manifest)
+        key = toplevel_key(manifest, scripts)
+        name = f"genman-{profile.hostname}"
+        toplevel = batch.add_generated(key, name, _populate(layout, manifest, scripts))
+        added = len(batch.added)
+        if newest is not None and toplevel_of(layout, newest) == toplevel:
+            batch.abort()
+            cache.save()
+            return BuildResult(newest, toplevel, new=False, added=0)
+        progress(f"writing {added} new store paths")
+    cache.save()
+    number = (newest or 0) + 1
+    gens = layout.host(layout.generations_dir)
+    gens.mkdir(parents=True, exist_ok=True)
+    fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
+    return BuildResult(number, toplevel, new=True, added=added)
+
+
+def store_is_intact(layout: Layout, toplevel: str) -> bool:
+    p = layout.host(layout.store_dir / toplevel)
+    try:
+        return stat.S_ISDIR(os.lstat(p).st_mode) and (p / "manifest.json").is_file()
+    except FileNotFoundError:
+        return False

@@ -1,0 +1,164 @@
+"""A generation's manifest: everything list-generations, diff and activation read.
+
+Manifests are JSON inside the generation's (immutable) store path and round-trip through
+to_dict/from_dict. Store references are store *names* (`<hash>-<name>`), not paths, so a
+manifest says the same thing whatever the root it is read under.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class EtcEntry:
+    store: str
+    mode: int | None = None  # set => a real file in /etc rather than a link
+    uid: int | None = None
+    gid: int | None = None
+    user: str | None = None
+    group: str | None = None
+
+    @property
+    def is_copy(self) -> bool:
+        return self.mode is not None or self.uid is not None or self.gid is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"store": self.store}
+        if self.mode is not None:
+            d["mode"] = f"{self.mode:04o}"
+        for k in ("uid", "gid", "user", "group"):
+            if getattr(self, k) is not None:
+                d[k] = getattr(self, k)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EtcEntry:
+        mode = d.get("mode")
+        return cls(
+            store=d["store"],
+            mode=int(mode, 8) if mode is not None else None,
+            uid=d.get("uid"),
+            gid=d.get("gid"),
+            user=d.get("user"),
+            group=d.get("group"),
+        )
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    version: str
+    image: str
+    initrd: str | None
+    modules: str | None
+    params: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "image": self.image,
+            "initrd": self.initrd,
+            "modules": self.modules,
+            "params": list(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> KernelEntry:
+        return cls(d["version"], d["image"], d.get("initrd"), d.get("modules"),
+                   tuple(d.get("params", ())))
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    unit: str
+    unit_file: str | None
+    restart_triggers: tuple[str, ...]
+    on_change: str
+    # Digest of everything whose change should (re)start the service: unit file and
+    # the content, mode and owner of every trigger path.
+    digest: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "unit_file": self.unit_file,
+            "restart_triggers": list(self.restart_triggers),
+            "on_change": self.on_change,
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ServiceEntry:
+        return cls(d["unit"], d.get("unit_file"), tuple(d.get("restart_triggers", ())),
+                   d.get("on_change", "restart"), d["digest"])
+
+
+@dataclass(frozen=True)
+class Manifest:
+    hostname: str
+    description: str
+    init: str | None
+    kernel: KernelEntry | None
+    etc: dict[str, EtcEntry] = field(default_factory=dict)
+    packages: dict[str, str] = field(default_factory=dict)  # name -> store name
+    path_links: dict[str, str] = field(default_factory=dict)  # "bin/x" -> target path
+    services: dict[str, ServiceEntry] = field(default_factory=dict)
+    schema: int = SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "hostname": self.hostname,
+            "description": self.description,
+            "init": self.init,
+            "kernel": self.kernel.to_dict() if self.kernel else None,
+            "etc": {p: e.to_dict() for p, e in sorted(self.etc.items())},
+            "packages": dict(sorted(self.packages.items())),
+            "path_links": dict(sorted(self.path_links.items())),
+            "services": {n: s.to_dict() for n, s in sorted(self.services.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Manifest:
+        return cls(
+            schema=d.get("schema", SCHEMA),
+            hostname=d["hostname"],
+            description=d.get("description", ""),
+            init=d.get("init"),
+            kernel=KernelEntry.from_dict(d["kernel"]) if d.get("kernel") else None,
+            etc={p: EtcEntry.from_dict(e) for p, e in d.get("etc", {}).items()},
+            packages=dict(d.get("packages", {})),
+            path_links=dict(d.get("path_links", {})),
+            services={n: ServiceEntry.from_dict(s) for n, s in d.get("services", {}).items()},
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        return cls.from_dict(json.loads(text))
+
+    def references(self) -> set[str]:
+        """Store names this generation needs (besides its own toplevel)."""
+        refs = {e.store for e in self.etc.values()}
+        refs.update(self.packages.values())
+        if self.kernel:
+            refs.update(x for x in (self.kernel.image, self.kernel.initrd, self.kernel.modules) if x)
+        refs.update(s.unit_file for s in self.services.values() if s.unit_file)
+        return refs
+
+    def summary(self) -> dict[str, Any]:
+        """The few fields list-generations shows, kept in a small file of their own."""
+        return {
+            "hostname": self.hostname,
+            "description": self.description,
+            "kernel_version": self.kernel.version if self.kernel else None,
+            "etc_files": len(self.etc),
+            "packages": len(self.packages),
+            "services": len(self.services),
+        }

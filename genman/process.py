@@ -1,0 +1,76 @@
+"""The only place genman starts a child process."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from genman.errors import GenmanError
+
+log = logging.getLogger(__name__)
+
+# Where a missing command comes from, for the hint.
+PACKAGE_OF = {
+    "systemctl": "systemd",
+    "service": "init-system-helpers",
+    "invoke-rc.d": "init-system-helpers",
+    "rc-service": "openrc",
+    "grub-script-check": "grub-common",
+    "grub-editenv": "grub-common",
+    "grub-probe": "grub-common",
+    "bootctl": "systemd-boot",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+) -> Result:
+    """Run argv (never a shell string). With check=True a failure raises GenmanError once,
+    naming the command and its stderr."""
+    log.debug("run: %s", shlex.join(argv))
+    try:
+        proc = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            env=dict(env) if env is not None else None,
+            input=input,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        pkg = PACKAGE_OF.get(argv[0].rsplit("/", 1)[-1])
+        raise GenmanError(
+            f"{argv[0]} not found",
+            hint=f"apt install {pkg}" if pkg else "install it or check PATH",
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GenmanError(f"{shlex.join(argv)} did not finish within {timeout} s") from None
+    result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    if check and not result.ok:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise GenmanError(
+            f"{shlex.join(argv)} failed with exit code {proc.returncode}"
+            + (f": {detail}" if detail else "")
+        )
+    return result

@@ -1,0 +1,61 @@
+"""Turning results into text for people (tables, diffs). No I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from genman.diff import Diff
+
+WIDTH = 80
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
+    if not rows:
+        return "no generations yet: `genman build` makes the first one\n"
+    flags = []
+    for r in rows:
+        f = [name for name in ("default", "active", "booted", "pinned") if r[name]]
+        if not r["boot_entry"]:
+            f.append("no-entry")
+        flags.append(",".join(f))
+    flag_w = max(len("MARKERS"), *(len(f) for f in flags))
+    fixed = 5 + 2 + 16 + 2 + 16 + 2
+    desc_w = max(10, width - fixed - 2 - flag_w)
+    lines = [f"{'GEN':>5}  {'CREATED':<16}  {'KERNEL':<16}  {'DESCRIPTION':<{desc_w}}  MARKERS"]
+    for r, f in zip(rows, flags, strict=True):
+        created = datetime.fromisoformat(r["created"]).astimezone().strftime("%Y-%m-%d %H:%M")
+        kernel = _cut(r["kernel_version"] or "-", 16)
+        desc = _cut(r["description"] or "", desc_w)
+        lines.append(f"{r['number']:>5}  {created:<16}  {kernel:<16}  {desc:<{desc_w}}  {f}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def diff_text(a: int, b: int, d: Diff) -> str:
+    if d.empty:
+        return f"generations {a} and {b} are the same\n"
+    out = [f"generation {a} -> {b}"]
+
+    def section(title: str, added: tuple[str, ...], removed: tuple[str, ...],
+                changed: tuple[str, ...], prefix: str = "") -> None:
+        if not (added or removed or changed):
+            return
+        out.append(f"{title}:")
+        out.extend(f"  + {prefix}{x}" for x in added)
+        out.extend(f"  - {prefix}{x}" for x in removed)
+        out.extend(f"  ~ {prefix}{x}" for x in changed)
+
+    section("etc", d.etc_added, d.etc_removed, d.etc_changed, "/etc/")
+    section("packages", d.packages_added, d.packages_removed, d.packages_changed)
+    section("services", d.services_added, d.services_removed, d.services_changed)
+    if d.kernel:
+        out.append(f"kernel: {d.kernel[0] or '(none)'} -> {d.kernel[1] or '(none)'}")
+    if d.kernel_params:
+        out.append(f"kernel params: {' '.join(d.kernel_params[0]) or '(none)'}"
+                   f" -> {' '.join(d.kernel_params[1]) or '(none)'}")
+    out.extend(d.other)
+    return "\n".join(out) + "\n"

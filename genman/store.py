@@ -1,0 +1,266 @@
+"""The content-addressed store: /var/lib/genman/store/<hash>-<name>.
+
+A store path's name is derived from what it holds (content and permission bits), so adding
+content that is already there copies nothing, and two generations with the same file share
+one path. Store paths are read-only once in place.
+
+Durability without an fsync per file: everything a batch adds is first written into a
+staging directory inside the store, the file system is synced once, and only then are the
+paths renamed to their final names. A crash before that leaves only the staging directory,
+which `clean` removes; a final name therefore always holds complete content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+
+from genman import fsutil
+from genman.errors import GenmanError
+from genman.hashcache import CHUNK, HashCache
+from genman.layout import Layout
+
+HASH_LEN = 32
+_NAME_OK = re.compile(r"[^A-Za-z0-9+._?=-]")
+_STORE_NAME = re.compile(r"^[0-9a-f]{32}-")
+
+
+def stored_mode(mode: int) -> int:
+    """Read-only, keeping who may read and execute; never setuid/setgid/sticky."""
+    return stat.S_IMODE(mode) & 0o555
+
+
+def clean_name(name: str) -> str:
+    name = _NAME_OK.sub("_", name).lstrip(".") or "file"
+    return name[:100]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:HASH_LEN]
+
+
+def is_store_name(name: str) -> bool:
+    return bool(_STORE_NAME.match(name))
+
+
+class Store:
+    def __init__(self, layout: Layout, cache: HashCache | None = None) -> None:
+        self.layout = layout
+        self.dir = layout.host(layout.store_dir)
+        self.cache = cache or HashCache(None)
+
+    def target(self, name: str) -> PurePosixPath:
+        return self.layout.store_dir / name
+
+    def host(self, name: str) -> Path:
+        return self.dir / name
+
+    def exists(self, name: str) -> bool:
+        return os.path.lexists(self.dir / name)
+
+    def names(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.dir) if is_store_name(n))
+        except FileNotFoundError:
+            return []
+
+    def clean(self) -> list[Path]:
+        """Remove staging directories a crashed batch left behind."""
+        return fsutil.clean_stray_temps(self.dir)
+
+    def batch(self) -> StoreBatch:
+        return StoreBatch(self)
+
+    # --- identities (no writes) ---
+
+    def file_identity(self, src: Path, name: str, mode: int | None = None) -> tuple[str, int]:
+        st = os.stat(src)
+        if not stat.S_ISREG(st.st_mode):
+            raise GenmanError(f"{src} is not a regular file")
+        smode = stored_mode(st.st_mode if mode is None else mode)
+        content = self.cache.file_hash(src, st)
+        return f"{_digest('file', oct(smode), content)}-{clean_name(name)}", smode
+
+    def bytes_identity(self, data: bytes, name: str, mode: int) -> tuple[str, int]:
+        smode = stored_mode(mode)
+        content = hashlib.sha256(data).hexdigest()
+        return f"{_digest('file', oct(smode), content)}-{clean_name(name)}", smode
+
+    def tree_identity(self, src: Path, name: str) -> str:
+        h = hashlib.sha256()
+        for rel, kind, detail in walk_tree(src, self.cache):
+            h.update(f"{kind}\0{rel}\0{detail}\n".encode())
+        return f"{_digest('tree', h.hexdigest())}-{clean_name(name)}"
+
+
+def walk_tree(src: Path, cache: HashCache) -> Iterator[tuple[str, str, str]]:
+    """(relative path, kind, detail) for every entry below src, in a stable order."""
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        base = src / rel_dir if rel_dir else src
+        try:
+            entries = sorted(os.scandir(base), key=lambda e: e.name)
+        except OSError as e:
+            raise GenmanError(f"cannot read {base}: {e.strerror}") from None
+        subdirs = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                yield rel, "l", os.readlink(entry.path)
+            elif stat.S_ISDIR(st.st_mode):
+                yield rel, "d", ""
+                subdirs.append(rel)
+            elif stat.S_ISREG(st.st_mode):
+                yield rel, "f", f"{oct(stored_mode(st.st_mode))}:{cache.file_hash(entry.path, st)}"
+            else:
+                raise GenmanError(
+                    f"{entry.path} is a device, socket or fifo",
+                    hint="only regular files, directories and symlinks can go into the store",
+                )
+        stack.extend(reversed(subdirs))
+
+
+def _copy_checked(src: Path | str, dst: Path | str, expect: str | None, mode: int) -> None:
+    h = hashlib.sha256()
+    with open(src, "rb") as fin:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as fout:
+            while chunk := fin.read(CHUNK):
+                h.update(chunk)
+                fout.write(chunk)
+            os.fchmod(fout.fileno(), mode)
+    if expect is not None and h.hexdigest() != expect:
+        raise GenmanError(
+            f"{src} changed while genman was building",
+            hint="run the build again once the file is no longer being written",
+        )
+
+
+class StoreBatch:
+    """Adds paths to the store; nothing is visible under a final name until `commit`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._staging: Path | None = None
+        self._pending: dict[str, Path] = {}
+
+    def __enter__(self) -> StoreBatch:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    @property
+    def added(self) -> list[str]:
+        return list(self._pending)
+
+    def _stage(self, name: str) -> Path | None:
+        """Where to write `name`, or None when it is already stored or staged."""
+        if name in self._pending or self.store.exists(name):
+            return None
+        if self._staging is None:
+            self.store.dir.mkdir(parents=True, exist_ok=True)
+            self._staging = self.store.dir / f"{fsutil.TEMP_MARKER}{secrets.token_hex(6)}"
+            self._staging.mkdir(mode=0o755)
+        dest = self._staging / name
+        self._pending[name] = dest
+        return dest
+
+    def add_file(self, src: Path, name: str, mode: int | None = None) -> str:
+        store_name, smode = self.store.file_identity(src, name, mode)
+        dest = self._stage(store_name)
+        if dest is not None:
+            expect = self.store.cache.file_hash(src)
+            _copy_checked(src, dest, expect, smode)
+        return store_name
+
+    def add_bytes(self, data: bytes, name: str, mode: int = 0o444) -> str:
+        store_name, smode = self.store.bytes_identity(data, name, mode)
+        dest = self._stage(store_name)
+        if dest is not None:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                os.fchmod(f.fileno(), smode)
+        return store_name
+
+    def add_tree(self, src: Path, name: str) -> str:
+        store_name = self.store.tree_identity(src, name)
+        dest = self._stage(store_name)
+        if dest is not None:
+            dest.mkdir()
+            dirs = [dest]
+            for rel, kind, detail in walk_tree(src, self.store.cache):
+                target = dest / rel
+                if kind == "d":
+                    target.mkdir()
+                    dirs.append(target)
+                elif kind == "l":
+                    os.symlink(detail, target)
+                else:
+                    mode_s, content = detail.split(":", 1)
+                    _copy_checked(src / rel, target, content, int(mode_s, 8))
+            for d in reversed(dirs):
+                os.chmod(d, 0o555)
+        return store_name
+
+    def add_generated(self, key: str, name: str, populate: Callable[[Path], None]) -> str:
+        """A directory whose content is a function of `key` (e.g. a generation's toplevel):
+        `populate` is called only when no path with that key exists yet."""
+        store_name = f"{_digest('generated', key)}-{clean_name(name)}"
+        dest = self._stage(store_name)
+        if dest is not None:
+            dest.mkdir()
+            populate(dest)
+            for dirpath, dirnames, _ in os.walk(dest, topdown=False):
+                for d in dirnames:
+                    p = os.path.join(dirpath, d)
+                    if not os.path.islink(p):
+                        os.chmod(p, 0o555)
+            os.chmod(dest, 0o555)
+        return store_name
+
+    def commit(self) -> None:
+        if self._staging is None:
+            return
+        fsutil.sync_filesystem(self._staging)
+        for name, staged in self._pending.items():
+            os.rename(staged, self.store.dir / name)
+        fsutil.fsync_dir(self.store.dir)
+        os.rmdir(self._staging)
+        self._staging = None
+
+    def abort(self) -> None:
+        if self._staging is not None:
+            fsutil.remove_tree(self._staging)
+            self._staging = None
+        self._pending.clear()
+
+
+def store_size(path: Path) -> int:
+    """Bytes a store path occupies (files counted once per inode)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return 0
+    if not stat.S_ISDIR(st.st_mode):
+        return st.st_blocks * 512
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            s = os.lstat(os.path.join(dirpath, n))
+            if (s.st_dev, s.st_ino) not in seen:
+                seen.add((s.st_dev, s.st_ino))
+                total += s.st_blocks * 512
+    return total
