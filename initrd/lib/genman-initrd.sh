@@ -192,7 +192,11 @@ genman_choose_init() {
 	genman_mount_state "$_gc_root" "$GENMAN_STATE_DIR" || true
 
 	_gc_why=
-	if [ -n "$_gc_gen" ] && [ ! -d "$_gc_root$GENMAN_STATE_DIR/generations/$_gc_gen" ]; then
+	# generations/N is an absolute link into the store: resolve it inside the root.
+	if [ -n "$_gc_gen" ] && ! {
+		_gc_gdir=$(genman_resolve "$_gc_root" "$GENMAN_STATE_DIR/generations/$_gc_gen") &&
+			[ -d "$_gc_root$_gc_gdir" ]
+	}; then
 		_gc_why="generation $_gc_gen is missing"
 	elif [ -z "$_gc_init" ]; then
 		_gc_why="the entry names no init"
@@ -206,7 +210,8 @@ genman_choose_init() {
 
 	_gc_def=$GENMAN_STATE_DIR/default/init
 	if genman_usable_init "$_gc_root" "$_gc_def"; then
-		_gc_defgen=$(genman_resolve "$_gc_root" "$GENMAN_STATE_DIR/default")
+		# default -> .../generations/N: one readlink gives the number to show.
+		_gc_defgen=$(readlink "$_gc_root$GENMAN_STATE_DIR/default")
 		genman_msg "$_gc_why; booting the default generation instead (${_gc_defgen##*/})"
 		genman_report "$_gc_root" "$_gc_init" "$_gc_def" "$_gc_why"
 		echo "$_gc_def"
