@@ -153,23 +153,6 @@ def _package_links(layout: Layout, pkg: PackageSpec, store_name: str) -> dict[st
     return links
 
 
-def _check_link_collisions(profile: Profile) -> None:
-    owner: dict[str, str] = {}
-    for pkg in profile.packages:
-        names = [f"bin/{pkg.name}"] if not pkg.bin_dirs else [
-            f"{'sbin' if d == 'sbin' else 'bin'}/{e.name}"
-            for d in pkg.bin_dirs for e in os.scandir(pkg.path / d) if not e.is_dir()
-        ]
-        for n in names:
-            if n in owner:
-                raise GenmanError(
-                    f"{pkg.declared_in}: [packages]: {n} is provided by both "
-                    f"'{owner[n]}' and '{pkg.name}'",
-                    hint="drop one package or narrow its `bin` directories",
-                )
-            owner[n] = pkg.name
-
-
 def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
     from genman.profile import source_mode
 
@@ -298,7 +281,6 @@ def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
 
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:
     """Make generation N from a validated profile (caller holds the lock)."""
-    _check_link_collisions(profile)
     cache = hash_cache(layout)
     store = Store(layout, cache)
     store.clean()

@@ -166,6 +166,11 @@ def _expect_str_list(file: Path, key: str, value: object) -> list[str]:
     return list(value)
 
 
+def _as_given(value: str, resolved: Path) -> str:
+    """A path as the profile wrote it, with where it was looked for when that differs."""
+    return value if value == str(resolved) else f"{value} ({resolved})"
+
+
 def _resolve(file: Path, value: str) -> Path:
     p = Path(value).expanduser()
     return p if p.is_absolute() else (file.parent / p)
@@ -188,14 +193,14 @@ class _Raw:
     services: dict[str, dict[str, tuple[Any, Path]]] = field(default_factory=dict)
 
 
-def _read_toml(path: Path, imported_from: Path | None) -> dict[str, Any]:
+def _read_toml(path: Path, imported_from: Path | None, imp_value: str = "") -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
         if imported_from is not None:
             raise _err(
-                imported_from, "imports", f"{_show(path)} does not exist",
+                imported_from, "imports", f"{_as_given(imp_value, path)} does not exist",
                 "fix the path; relative imports are relative to the importing file",
             ) from None
         raise GenmanError(
@@ -215,20 +220,23 @@ def _read_toml(path: Path, imported_from: Path | None) -> dict[str, Any]:
         ) from None
 
 
-def _load_file(path: Path, raw: _Raw, stack: tuple[Path, ...], imported_from: Path | None) -> None:
+def _load_file(
+    path: Path, raw: _Raw, stack: tuple[Path, ...], imported_from: Path | None,
+    as_written: str = "",
+) -> None:
     path = path.absolute()
     if path in stack:
         cycle = " -> ".join(_show(p) for p in (*stack, path))
         assert imported_from is not None
         raise _err(imported_from, "imports", f"import cycle: {cycle}", "remove one of the imports")
-    data = _read_toml(path, imported_from)
+    data = _read_toml(path, imported_from, as_written)
     for key in data:
         if key not in ALLOWED[""]:
             raise _unknown(path, "", key, ALLOWED[""])
 
     imports = data.get("imports", [])
     for imp in _expect_str_list(path, "imports", imports):
-        _load_file(_resolve(path, imp), raw, (*stack, path), path)
+        _load_file(_resolve(path, imp), raw, (*stack, path), path, imp)
     raw.files.append(path)
 
     def table(name: str) -> dict[str, Any]:
@@ -504,7 +512,25 @@ def _packages(raw: _Raw) -> tuple[PackageSpec, ...]:
                     "list directories relative to the package path",
                 )
         out.append(PackageSpec(name, path, tuple(bin_dirs), file))
+    _check_path_collisions(out)
     return tuple(out)
+
+
+def _check_path_collisions(packages: list[PackageSpec]) -> None:
+    owner: dict[str, str] = {}
+    for pkg in packages:
+        names = [f"bin/{pkg.name}"] if not pkg.bin_dirs else [
+            f"{'sbin' if d == 'sbin' else 'bin'}/{e.name}"
+            for d in pkg.bin_dirs for e in os.scandir(pkg.path / d) if not e.is_dir()
+        ]
+        for n in names:
+            if n in owner:
+                raise _err(
+                    pkg.declared_in, f"[packages] {_q(pkg.name)}",
+                    f"{n} is provided by both '{owner[n]}' and '{pkg.name}'",
+                    "drop one package or narrow its `bin` directories",
+                )
+            owner[n] = pkg.name
 
 
 def _walk_source_dir(src: Path) -> list[tuple[str, Path]]:
@@ -564,14 +590,14 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
                 produced.append(EtcFile(etc_path, kind, source=src, **common))  # type: ignore[arg-type]
             else:
                 raise _err(
-                    vfile, f"{key} source", f"{_show(src)} does not exist",
+                    vfile, f"{key} source", f"{_as_given(value, src)} does not exist",
                     "fix the path; relative paths are relative to the file that names them",
                 )
         elif kind is EtcKind.TEMPLATE:
             src = _resolve(vfile, value)
             if not src.is_file():
                 raise _err(
-                    vfile, f"{key} template", f"{_show(src)} does not exist",
+                    vfile, f"{key} template", f"{_as_given(value, src)} does not exist",
                     "fix the path; relative paths are relative to the file that names them",
                 )
             rendered = templating.render(
@@ -618,7 +644,7 @@ def _services(raw: _Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
             _expect(f, f"{key} unit_file", v, str, "a string")
             unit_file = _resolve(f, v)
             if not unit_file.is_file():
-                raise _err(f, f"{key} unit_file", f"{_show(unit_file)} does not exist",
+                raise _err(f, f"{key} unit_file", f"{_as_given(v, unit_file)} does not exist",
                            "fix the path; relative paths are relative to this file")
         if "unit" in entry:
             v, f = entry["unit"]

@@ -43,8 +43,18 @@ def _outside(path: object) -> str | None:
     return p
 
 
+def _relative_to_fd(args: tuple[object, ...]) -> bool:
+    """fd-relative calls (shutil.rmtree's) name a path inside a directory already opened;
+    the top of such a walk is checked through its own event."""
+    return any(isinstance(a, int) and not isinstance(a, bool) and a >= 0 for a in args[1:]) and (
+        isinstance(args[0], (str, bytes)) and not os.path.isabs(args[0])
+    )
+
+
 def _hook(event: str, args: tuple[object, ...]) -> None:
     if not _active:
+        return
+    if event != "open" and args and _relative_to_fd(args):
         return
     bad: str | None = None
     if event == "open":
