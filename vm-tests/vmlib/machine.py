@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .screen import Screen
+
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 
@@ -256,6 +258,65 @@ class Machine:
         for k in keys:
             self.send_console(k)
             time.sleep(delay)
+
+    def screen(self) -> Screen:
+        """The console of this boot replayed onto a grid."""
+        s = Screen()
+        with self._cond:
+            s.feed(bytes(self._buf))
+        return s
+
+    def _wait_highlight(self, not_equal: str | None, deadline: float) -> str | None:
+        while True:
+            hl = self.screen().highlighted_line()
+            if hl is not None and hl != not_equal:
+                return hl
+            if time.monotonic() > deadline:
+                return hl
+            if self.proc is None or self.proc.poll() is not None:
+                raise GuestBootError(f"{self.name}: QEMU exited at the boot menu\n" + self.console_tail())
+            time.sleep(0.2)
+
+    def select_boot_entry(self, *path: str, timeout: float = 90, max_keys: int = 25) -> str:
+        """Pick a boot menu entry by its title, as a person would: wait for the menu,
+        press Down (then Up) until the highlighted line matches, press Enter. `path` is
+        one regex per menu level (a GRUB submenu title, then the entry inside it).
+        Returns the title booted."""
+        deadline = time.monotonic() + timeout * TIME_SCALE
+        hl = self._wait_highlight(None, deadline)
+        if hl is None:
+            raise GuestBootError(f"{self.name}: no boot menu within {timeout:.0f}s\n" + self.console_tail())
+        for level, title in enumerate(path):
+            pat = re.compile(title)
+            seen: list[str] = []
+            direction = KEY_DOWN
+            for _ in range(max_keys):
+                assert hl is not None
+                if pat.search(hl):
+                    break
+                seen.append(hl)
+                self.send_console(direction)
+                new = self._wait_highlight(hl, time.monotonic() + 5 * TIME_SCALE)
+                if new == hl or new is None:  # the end of the list: turn round once
+                    if direction == KEY_UP:
+                        break
+                    direction = KEY_UP
+                    continue
+                hl = new
+            else:
+                hl = None
+            if hl is None or not pat.search(hl):
+                raise GuestBootError(
+                    f"{self.name}: no menu entry matching {title!r}; passed {seen}\n"
+                    f"--- screen ---\n{self.screen().dump()}\n" + self.console_tail()
+                )
+            chosen = hl
+            self.send_console(KEY_ENTER)
+            if level + 1 < len(path):  # a submenu opens: wait for its first highlight
+                hl = self._wait_highlight(chosen, time.monotonic() + 10 * TIME_SCALE)
+        with self._cond:
+            self._pos = len(self._buf)
+        return chosen
 
     # ------------------------------------------------------------ agent
 
