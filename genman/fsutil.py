@@ -12,8 +12,9 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 TEMP_MARKER = ".genman-tmp-"
 
@@ -163,20 +164,20 @@ def sync_filesystem(path: Path) -> None:
     os.sync()
 
 
-_SYNCFS: object = None
+_SYNCFS: Callable[[int], int] | bool | None = None
 
 
-def _syncfs():  # type: ignore[no-untyped-def]
+def _syncfs() -> Callable[[int], int] | None:
     global _SYNCFS
     if _SYNCFS is None:
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
-            _SYNCFS = libc.syncfs
+            _SYNCFS = cast(Callable[[int], int], libc.syncfs)
         except (OSError, AttributeError):
             _SYNCFS = False
-    return _SYNCFS or None
+    return _SYNCFS if callable(_SYNCFS) else None
 
 
 @contextlib.contextmanager

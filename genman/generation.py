@@ -230,7 +230,9 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
     )
 
 
-def _populate(layout: Layout, manifest: Manifest, scripts: dict[str, str]) -> Callable[[Path], None]:
+def _populate(
+    layout: Layout, manifest: Manifest, scripts: dict[str, str]
+) -> Callable[[Path], None]:
     store = str(layout.store_dir)
 
     def populate(dest: Path) -> None:

@@ -148,7 +148,8 @@ class Manifest:
         refs = {e.store for e in self.etc.values()}
         refs.update(self.packages.values())
         if self.kernel:
-            refs.update(x for x in (self.kernel.image, self.kernel.initrd, self.kernel.modules) if x)
+            k = self.kernel
+            refs.update(x for x in (k.image, k.initrd, k.modules) if x)
         refs.update(s.unit_file for s in self.services.values() if s.unit_file)
         return refs
 

@@ -7,10 +7,11 @@ Nothing is written while a profile loads: every check (keys, types, files, templ
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import re
 import stat
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -20,11 +21,6 @@ from genman import kernel as kernel_mod
 from genman import templating
 from genman.errors import GenmanError
 from genman.layout import RESERVED_ETC, Layout
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class OnChange(StrEnum):
@@ -208,7 +204,9 @@ def _read_toml(path: Path, imported_from: Path | None, imp_value: str = "") -> d
             hint="pass the profile's path, e.g. `genman build ./profile.toml`",
         ) from None
     except IsADirectoryError:
-        raise GenmanError(f"profile {_show(path)} is a directory", hint="name the .toml file")
+        raise GenmanError(
+            f"profile {_show(path)} is a directory", hint="name the .toml file"
+        ) from None
     except PermissionError:
         raise GenmanError(f"cannot read {_show(path)}: permission denied") from None
     except UnicodeDecodeError:
@@ -445,20 +443,21 @@ def _kernel(raw: _Raw, layout: Layout) -> KernelSpec | None:
         keep_modules = kv
 
     image, version, target_side = kernel_mod.resolve_image(layout, value, file)
+    initrd: Path | None
     if initrd_given is not None:
-        initrd: Path | None = _resolve(initrd_given[1], initrd_given[0])
-        if not initrd.is_file():
+        given = _resolve(initrd_given[1], initrd_given[0])
+        if not given.is_file():
             raise _err(
-                initrd_given[1], "[kernel] initrd", f"{_show(initrd)} does not exist",
-                "fix the path or leave initrd out to use the one that matches the image",
+                initrd_given[1], "[kernel] initrd", f"{_as_given(initrd_given[0], given)} does "
+                "not exist", "fix the path or leave initrd out to use the one matching the image",
             )
+        initrd = given
     else:
         initrd = kernel_mod.matching_initrd(image, version)
     modules = None
     if keep_modules:
-        modules_dir = (
-            layout.host(f"/lib/modules/{version}") if target_side else Path(f"/lib/modules/{version}")
-        )
+        rel = f"/lib/modules/{version}"
+        modules_dir = layout.host(rel) if target_side else Path(rel)
         modules = modules_dir if modules_dir.is_dir() else None
     return KernelSpec(image=image, initrd=initrd, version=version, params=params, modules=modules)
 
@@ -475,7 +474,8 @@ def _packages(raw: _Raw) -> tuple[PackageSpec, ...]:
                 if k not in ALLOWED["package"]:
                     raise _unknown(file, key, k, ALLOWED["package"])
             if "path" not in value:
-                raise _err(file, key, "missing 'path'", f'write {name} = {{ path = "/opt/{name}" }}')
+                raise _err(file, key, "missing 'path'",
+                           f'write {name} = {{ path = "/opt/{name}" }}')
             _expect(file, f"{key}.path", value["path"], str, "a string")
             path_s = value["path"]
             if "bin" in value:
@@ -572,8 +572,13 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
         if "group" in entry:
             group, gid = _resolve_owner(entry["group"][1], key, entry["group"][0], groups, "group",
                                         "/etc/group")
-        common = dict(declared_in=vfile, key=key, mode=mode, user=user, group=group,
-                      uid=uid, gid=gid)
+        def make(path: str, source: Path | None = None, content: bytes | None = None,
+                 *, _kind: EtcKind = kind, _file: Path = vfile, _key: str = key,
+                 _mode: int | None = mode, _user: str | None = user, _group: str | None = group,
+                 _uid: int | None = uid, _gid: int | None = gid) -> EtcFile:
+            return EtcFile(path, _kind, _file, _key, source=source, content=content, mode=_mode,
+                           user=_user, group=_group, uid=_uid, gid=_gid)
+
         produced: list[EtcFile] = []
         if kind is EtcKind.SOURCE:
             src = _resolve(vfile, value)
@@ -582,12 +587,12 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
                     if not p.is_file():
                         raise _err(vfile, f"{key} source", f"{_show(p)} is not a regular file",
                                    "remove the broken link or special file from the directory")
-                    produced.append(EtcFile(f"{etc_path}/{rel}", kind, source=p, **common))  # type: ignore[arg-type]
+                    produced.append(make(f"{etc_path}/{rel}", source=p))
             elif src.is_file():
                 if not os.access(src, os.R_OK):
                     raise _err(vfile, f"{key} source", f"cannot read {_show(src)}",
                                "fix its permissions")
-                produced.append(EtcFile(etc_path, kind, source=src, **common))  # type: ignore[arg-type]
+                produced.append(make(etc_path, source=src))
             else:
                 raise _err(
                     vfile, f"{key} source", f"{_as_given(value, src)} does not exist",
@@ -601,13 +606,14 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
                     "fix the path; relative paths are relative to the file that names them",
                 )
             rendered = templating.render(
-                where=f"{_show(vfile)}: {key} template", context=context, template_file=src.resolve()
+                where=f"{_show(vfile)}: {key} template", context=context,
+                template_file=src.resolve(),
             )
-            produced.append(EtcFile(etc_path, kind, content=rendered.encode(), **common))  # type: ignore[arg-type]
+            produced.append(make(etc_path, content=rendered.encode()))
         else:
             rendered = templating.render(where=f"{_show(vfile)}: {key} text", context=context,
                                          text=value)
-            produced.append(EtcFile(etc_path, kind, content=rendered.encode(), **common))  # type: ignore[arg-type]
+            produced.append(make(etc_path, content=rendered.encode()))
         for ef in produced:
             if ef.path in by_path:
                 other = by_path[ef.path]
@@ -619,7 +625,7 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
             by_path[ef.path] = ef
     # A path cannot be both a file and the directory of another file.
     paths = sorted(by_path)
-    for a, b in zip(paths, paths[1:], strict=False):
+    for a, b in itertools.pairwise(paths):
         if b.startswith(a + "/"):
             fa = by_path[a]
             raise _err(
@@ -634,9 +640,8 @@ def _services(raw: _Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
     out = []
     for name, entry in sorted(raw.services.items()):
         key = f"[services.{_q(name)}]"
-        file = next(iter(entry.values()))[1] if entry else None
+        file = next(iter(entry.values()))[1] if entry else raw.files[-1]
         if not _NAME.match(name):
-            assert file is not None
             raise _err(file, key, "bad service name", "use letters, digits, '-', '_', '.', '@'")
         unit_file = None
         if "unit_file" in entry:

@@ -17,12 +17,12 @@ def _cut(text: str, width: int) -> str:
 def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
     if not rows:
         return "no generations yet: `genman build` makes the first one\n"
-    flags = []
+    flags: list[str] = []
     for r in rows:
-        f = [name for name in ("default", "active", "booted", "pinned") if r[name]]
+        marks = [name for name in ("default", "active", "booted", "pinned") if r[name]]
         if not r["boot_entry"]:
-            f.append("no-entry")
-        flags.append(",".join(f))
+            marks.append("no-entry")
+        flags.append(",".join(marks))
     flag_w = max(len("MARKERS"), *(len(f) for f in flags))
     fixed = 5 + 2 + 16 + 2 + 16 + 2
     desc_w = max(10, width - fixed - 2 - flag_w)
@@ -31,7 +31,8 @@ def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
         created = datetime.fromisoformat(r["created"]).astimezone().strftime("%Y-%m-%d %H:%M")
         kernel = _cut(r["kernel_version"] or "-", 16)
         desc = _cut(r["description"] or "", desc_w)
-        lines.append(f"{r['number']:>5}  {created:<16}  {kernel:<16}  {desc:<{desc_w}}  {f}".rstrip())
+        line = f"{r['number']:>5}  {created:<16}  {kernel:<16}  {desc:<{desc_w}}  {f}"
+        lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
 
 

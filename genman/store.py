@@ -234,13 +234,16 @@ class StoreBatch:
         if self._staging is None:
             return
         fsutil.sync_filesystem(self._staging)
-        for name, staged in self._pending.items():
-            os.rename(staged, self.store.dir / name)
-        fsutil.fsync_dir(self.store.dir)
-        os.rmdir(self._staging)
-        self._staging = None
+        try:
+            # Content is durable now: whatever reaches its final name is complete.
+            for name, staged in self._pending.items():
+                os.rename(staged, self.store.dir / name)
+            fsutil.fsync_dir(self.store.dir)
+        finally:
+            self.abort()
 
     def abort(self) -> None:
+        """Drop whatever is still staged (all of it, unless commit got under way)."""
         if self._staging is not None:
             fsutil.remove_tree(self._staging)
             self._staging = None

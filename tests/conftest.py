@@ -58,7 +58,7 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         return
     bad: str | None = None
     if event == "open":
-        path, mode, flags = (args + (None, None, None))[:3]
+        path, mode, flags = (*args, None, None, None)[:3]
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
             isinstance(flags, int) and flags & WRITE_FLAGS
         )
@@ -99,7 +99,9 @@ def root(tmp_path: Path) -> Path:
     """An empty target root with the bits of a system genman reads."""
     r = tmp_path / "root"
     (r / "etc").mkdir(parents=True)
-    (r / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nbird:x:108:115::/run/bird:/usr/sbin/nologin\n")
+    (r / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nbird:x:108:115::/run/bird:/usr/sbin/nologin\n"
+    )
     (r / "etc/group").write_text("root:x:0:\nbird:x:115:\n")
     (r / "etc/hostname").write_text("sandbox\n")
     return r

@@ -16,7 +16,7 @@ def test_write_inside_tmp_path_is_allowed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("action", [
-    lambda: open("/var/tmp/genman-guard-probe", "w"),
+    lambda: open("/var/tmp/genman-guard-probe", "w"),  # noqa: SIM115
     lambda: os.mkdir("/var/tmp/genman-guard-probe-dir"),
     lambda: os.symlink("/x", "/var/tmp/genman-guard-probe-link"),
     lambda: os.open("/var/tmp/genman-guard-probe", os.O_WRONLY | os.O_CREAT),

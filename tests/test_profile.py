@@ -150,7 +150,8 @@ BAD: list[tuple[str, dict[str, str], str]] = [
      {"profile.toml": BASE + "[etc.'nginx/sites']\nsource = 'd'\n"
       "[etc.'nginx/sites/a.conf']\ntext = 'x'\n", "d/a.conf": "a"},
      "is also declared by"),
-    ("file and directory", {"profile.toml": BASE + "[etc.a]\ntext = 'x'\n[etc.'a/b']\ntext = 'y'\n"},
+    ("file and directory",
+     {"profile.toml": BASE + "[etc.a]\ntext = 'x'\n[etc.'a/b']\ntext = 'y'\n"},
      "is a file but"),
     ("bad mode", {"profile.toml": BASE + "[etc.motd]\ntext = 'x'\nmode = '999'\n"},
      "mode: bad mode '999'"),

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from genman import generation, profile, store
+from genman.layout import Layout
+from genman.manifest import Manifest
+from tests.conftest import Run
+from tests.test_profile import write_tree
+
+PROFILE = """
+[system]
+hostname = "fra1"
+description = "edge router"
+[vars]
+idx = 3
+[kernel]
+image = "latest"
+params = ["console=ttyS0"]
+[packages]
+tools = "pkg"
+[etc."bird/bird.conf"]
+template = "bird.conf.j2"
+mode = "0640"
+group = "bird"
+[etc.motd]
+text = "hello\\n"
+[etc."nginx/sites"]
+source = "sites/"
+[services.bird]
+restart_triggers = ["bird/bird.conf"]
+"""
+
+
+@pytest.fixture
+def example(tmp_path: Path, root: Path) -> Path:
+    write_tree(tmp_path / "p", {
+        "profile.toml": PROFILE,
+        "bird.conf.j2": "router id 172.18.{{ idx }}.1;\n",
+        "sites/a.conf": "a\n",
+        "sites/b.conf": "b\n",
+        "pkg/bin/hello": "#!/bin/sh\necho hello\n",
+        "pkg/sbin/ctl": "#!/bin/sh\n",
+    })
+    for exe in ("pkg/bin/hello", "pkg/sbin/ctl"):
+        (tmp_path / "p" / exe).chmod(0o755)
+    (root / "boot").mkdir()
+    (root / "boot/vmlinuz-6.1.0-28-amd64").write_bytes(b"kernel")
+    (root / "boot/initrd.img-6.1.0-28-amd64").write_bytes(b"initrd")
+    (root / "lib/modules/6.1.0-28-amd64/kernel").mkdir(parents=True)
+    (root / "lib/modules/6.1.0-28-amd64/kernel/x.ko").write_bytes(b"module")
+    return tmp_path / "p/profile.toml"
+
+
+def build(path: Path, root: Path) -> generation.BuildResult:
+    layout = Layout.for_root(root)
+    return generation.build(profile.load(path, layout), layout)
+
+
+def test_unchanged_profile_makes_one_generation(example: Path, root: Path,
+                                                 genman: Callable[..., Run]) -> None:
+    assert genman("--root", root, "build", example).out == "1\n"
+    r = genman("--root", root, "build", example)
+    assert (r.code, r.out) == (0, "1\n")
+    assert "unchanged" in r.err
+    assert generation.generation_numbers(Layout.for_root(root)) == [1]
+
+
+def test_changed_variable_shares_every_unchanged_store_path(example: Path, root: Path) -> None:
+    layout = Layout.for_root(root)
+    first = build(example, root)
+    names_before = set(os.listdir(root / "var/lib/genman/store"))
+    example.write_text(PROFILE.replace("idx = 3", "idx = 4"))
+    second = build(example, root)
+    assert (first.number, second.number) == (1, 2)
+    m1 = generation.manifest_of(layout, 1)
+    m2 = generation.manifest_of(layout, 2)
+    changed = {p for p in m1.etc if m1.etc[p] != m2.etc[p]}
+    assert changed == {"bird/bird.conf"}
+    for p in set(m1.etc) - changed:
+        assert m1.etc[p].store == m2.etc[p].store
+    assert m1.packages == m2.packages and m1.kernel == m2.kernel
+    added = set(os.listdir(root / "var/lib/genman/store")) - names_before
+    # Exactly the new bird.conf and the new toplevel; nothing else was copied.
+    assert added == {m2.etc["bird/bird.conf"].store, second.toplevel}
+    assert m1.services["bird"].digest != m2.services["bird"].digest
+
+
+def test_generation_layout_names_target_paths(example: Path, root: Path) -> None:
+    result = build(example, root)
+    top = root / "var/lib/genman/store" / result.toplevel
+    link = root / "var/lib/genman/generations/1"
+    assert os.readlink(link) == f"/var/lib/genman/store/{result.toplevel}"
+    motd = os.readlink(top / "etc/motd")
+    assert motd.startswith("/var/lib/genman/store/") and str(root) not in motd
+    assert (root / motd.lstrip("/")).read_text() == "hello\n"
+    assert os.readlink(top / "etc/nginx/sites/a.conf").endswith("-a.conf")
+    assert os.readlink(top / "sw/bin/hello").endswith("-tools/bin/hello")
+    assert os.readlink(top / "sw/sbin/ctl").endswith("-tools/sbin/ctl")
+    assert os.readlink(top / "kernel").endswith("-vmlinuz-6.1.0-28-amd64")
+    assert os.readlink(top / "initrd").endswith("-initrd.img-6.1.0-28-amd64")
+    assert os.readlink(top / "kernel-modules").endswith("-modules-6.1.0-28-amd64")
+    assert (top / "kernel-params").read_text() == "console=ttyS0\n"
+    assert os.access(top / "init", os.X_OK)
+    manifest = Manifest.from_json((top / "manifest.json").read_text())
+    assert manifest.etc["bird/bird.conf"].mode == 0o640
+    assert manifest.etc["bird/bird.conf"].gid == 115
+    refs = set((top / "references").read_text().split())
+    assert refs == manifest.references()
+    assert all((root / "var/lib/genman/store" / r).exists() for r in refs)
+    summary = json.loads((top / "summary.json").read_text())
+    assert summary["kernel_version"] == "6.1.0-28-amd64"
+
+
+def test_secret_template_output_is_not_world_readable(example: Path, root: Path) -> None:
+    build(example, root)
+    m = generation.manifest_of(Layout.for_root(root), 1)
+    st = os.stat(root / "var/lib/genman/store" / m.etc["bird/bird.conf"].store)
+    assert st.st_mode & 0o007 == 0
+
+
+def test_interrupted_build_leaves_no_generation(example: Path, root: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    real_rename = os.rename
+    calls = {"n": 0}
+
+    def crash_midway(src: str, dst: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # as good as a kill for what is on disk
+        real_rename(src, dst)
+
+    monkeypatch.setattr(store.os, "rename", crash_midway)
+    with pytest.raises(KeyboardInterrupt):
+        build(example, root)
+    monkeypatch.undo()
+    layout = Layout.for_root(root)
+    assert generation.generation_numbers(layout) == []
+    # What did reach its final name is complete content; no staging remains.
+    store_dir = root / "var/lib/genman/store"
+    assert not [n for n in os.listdir(store_dir) if n.startswith(".genman-tmp")]
+    assert build(example, root).number == 1
+
+
+def test_killed_build_staging_is_cleaned_by_the_next(example: Path, root: Path) -> None:
+    stray = root / "var/lib/genman/store/.genman-tmp-deadbeef0000"
+    (stray / "half-written").mkdir(parents=True)
+    gens = root / "var/lib/genman/generations"
+    gens.mkdir(parents=True)
+    os.symlink("/nowhere", gens / ".genman-tmp-abcdef-1")
+    assert build(example, root).number == 1
+    assert not stray.exists()
+    assert os.listdir(gens) == ["1"]
+
+
+def test_manifest_round_trips(example: Path, root: Path) -> None:
+    build(example, root)
+    m = generation.manifest_of(Layout.for_root(root), 1)
+    assert Manifest.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    assert Manifest.from_json(m.to_json()) == m
