@@ -1,0 +1,61 @@
+"""What each generation's boot entry says, read from its manifest (no bootloader yet)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from genman import generation
+from genman.errors import GenmanError
+from genman.layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenBoot:
+    """A generation as a boot entry needs it; kernel and initrd are store names."""
+
+    number: int
+    hostname: str
+    title: str
+    version: str
+    kernel: str
+    initrd: str | None
+    params: tuple[str, ...]
+
+
+def gen_boot(layout: Layout, number: int) -> GenBoot | None:
+    """None for a generation without a kernel: it gets no entry."""
+    gi = generation.info(layout, number)
+    manifest = generation.read_manifest(layout, gi.toplevel)
+    k = manifest.kernel
+    if k is None:
+        return None
+    date = gi.created.strftime("%Y-%m-%d")
+    title = f"{manifest.hostname} generation {number}"
+    if manifest.description:
+        title += f": {manifest.description}"
+    title += f" ({date}, Linux {k.version})"
+    params = (
+        *k.params,
+        f"init={layout.store_dir / gi.toplevel / 'init'}",
+        f"genman.generation={number}",
+    )
+    return GenBoot(number, manifest.hostname, title, f"{number} {date} {k.version}",
+                   k.image, k.initrd, params)
+
+
+def gen_boots(layout: Layout, numbers: list[int]) -> tuple[list[GenBoot], list[str]]:
+    """Entries for `numbers` (those with a kernel), and warnings for damaged generations."""
+    out: list[GenBoot] = []
+    warnings: list[str] = []
+    for n in numbers:
+        try:
+            g = gen_boot(layout, n)
+        except GenmanError as e:
+            warnings.append(f"generation {n} gets no boot entry: {e.message}")
+            continue
+        if g is not None:
+            out.append(g)
+    return out, warnings

@@ -1,0 +1,128 @@
+"""What a boot plan is made of: the entries genman wants, and small file actions.
+
+A BootPlan is computed without changing anything (`genman.bootloader.planner`) and carried
+out by `genman.bootloader.execute`; `--dry-run` prints `describe()` of the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Kind(StrEnum):
+    SYSTEMD_BOOT = "systemd-boot"
+    GRUB = "grub"
+    NONE = "none"
+
+
+class Phase(StrEnum):
+    """Execution order (DESIGN rule 3): boot files, entries, default, deletions last."""
+
+    CLEAN = "clean"  # files no entry on disk names (left by a crash): nothing boots from them
+    FILES = "files"
+    ENTRIES = "entries"
+    DEFAULT = "default"
+    DELETE = "delete"
+
+
+PHASE_ORDER = tuple(Phase)
+
+
+@dataclass(frozen=True)
+class BootEntry:
+    """One generation's entry, with paths as the bootloader sees them (loader paths)."""
+
+    number: int
+    title: str
+    version: str
+    linux: str  # loader path of the kernel
+    initrd: str | None
+    params: tuple[str, ...]  # the kernel command line, one item per parameter
+    machine_id: str | None = None
+    fs_uuid: str | None = None  # GRUB: the file system holding linux/initrd
+    modules: tuple[str, ...] = ()  # GRUB: file system modules to insmod
+
+    @property
+    def options(self) -> str:
+        return " ".join(self.params)
+
+
+@dataclass(frozen=True)
+class CopyFile:
+    src: Path
+    dst: Path
+    size: int
+    where: str  # "ESP" or "/boot", for messages
+    phase: Phase = Phase.FILES
+
+    def describe(self) -> str:
+        return f"copy {self.src} -> {self.dst} ({human(self.size)} on {self.where})"
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: Path
+    text: str
+    what: str  # "entry", "menu", "default", "hook"
+    phase: Phase = Phase.ENTRIES
+    mode: int = 0o644
+
+    def describe(self) -> str:
+        return f"write {self.path} ({self.what})"
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: Path
+    size: int
+    where: str
+    phase: Phase = Phase.DELETE
+
+    def describe(self) -> str:
+        return f"delete {self.path} ({human(self.size)} on {self.where})"
+
+
+Action = CopyFile | WriteFile | DeleteFile
+
+
+@dataclass(frozen=True)
+class BootPlan:
+    kind: Kind
+    actions: tuple[Action, ...] = ()
+    entries: tuple[int, ...] = ()  # generations that have an entry once the plan ran
+    default: int | None = None
+    warnings: tuple[str, ...] = ()
+    # Directories whose stray temp files (from a crashed run) are removed first, and the
+    # file systems synced at the end.
+    dirs: tuple[Path, ...] = ()
+    sync: tuple[Path, ...] = field(default=())
+
+    def describe(self) -> list[str]:
+        lines = [f"warning: {w}" for w in self.warnings]
+        if self.kind is Kind.NONE:
+            return lines or ["boot entries: none (no bootloader)"]
+        if not self.actions:
+            lines.append(f"boot entries ({self.kind}): up to date")
+            return lines
+        lines.append(f"boot entries ({self.kind}):")
+        lines.extend(f"  {a.describe()}" for a in self.actions)
+        return lines
+
+    def freed(self) -> dict[str, int]:
+        """Bytes the deletions free, by where."""
+        out: dict[str, int] = {}
+        for a in self.actions:
+            if isinstance(a, DeleteFile):
+                out[a.where] = out.get(a.where, 0) + a.size
+        return out
+
+
+def human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
