@@ -174,6 +174,159 @@ def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
         click.echo(diff_text(a, b, d), nl=False)
 
 
+# ---------------------------------------------------------------- activation (issue 3)
+
+DRY_RUN = click.option("--dry-run", is_flag=True,
+                       help="Print the exact plan (etc, PATH, services, boot entries) and "
+                            "change nothing.")
+BACKUP = click.option("--backup", is_flag=True,
+                      help="Move unmanaged files in the way aside (to "
+                           "<path>.genman-backup-<time>) instead of refusing.")
+INIT_SYSTEM = click.option("--init-system", type=click.Choice(["systemd", "sysvinit", "openrc"]),
+                           help="The init system whose services to manage (default: detected "
+                                "from PID 1; under --root, from the target tree).")
+
+
+def _activation_result(result: Any, verb: str, dry_run: bool) -> int:
+    if dry_run:
+        click.echo(f"plan for generation {result.number}:")
+        for line in result.plan.describe():
+            click.echo(f"  {line}")
+        return EXIT_OK
+    for step in result.outcome.planned_only:
+        click.echo(f"not run under --root: {step}", err=True)
+    click.echo(f"{verb} generation {result.number}")
+    if result.outcome.failures:
+        for f in result.outcome.failures:
+            click.echo(f"error: service {f.change.name} ({f.change.unit}) failed to "
+                       f"{f.change.action.value}", err=True)
+            for line in f.status.splitlines():
+                click.echo(f"  {line}", err=True)
+        names = ", ".join(f.change.unit for f in result.outcome.failures)
+        click.echo(f"error: switched, but these services failed: {names}", err=True)
+        return EXIT_SERVICES_FAILED
+    return EXIT_OK
+
+
+def _flags(backup: bool, init_system: str | None) -> Any:
+    from genman.activation import Flags
+    from genman.services import InitSystem
+
+    return Flags(backup=backup, init_system=InitSystem(init_system) if init_system else None)
+
+
+def _activation_command(name: str, verb: str, doc: str) -> None:
+    @cli.command(name, context_settings=CONTEXT, help=doc)
+    @PROFILE_ARG
+    @DRY_RUN
+    @BACKUP
+    @INIT_SYSTEM
+    @click.pass_context
+    def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
+                init_system: str | None) -> int:
+        from genman import activation
+
+        opts = opts_of(ctx)
+        result = activation.switch(opts, profile_path(opts, profile), progress,
+                                   activation.Mode(name), _flags(backup, init_system), dry_run)
+        return _activation_result(result, verb, dry_run)
+
+
+_activation_command("switch", "switched to", """Build PROFILE, activate it now and make it
+the boot default.
+
+The default changes only after activation succeeded. /etc files that genman does not
+manage are never touched: one in the way is an error (or, with --backup, moved aside).
+Exit code 4: switched, but some services failed to (re)start.
+
+\b
+Examples:
+  genman switch                      # /etc/genman/profile.toml
+  genman switch --dry-run            # show exactly what would change
+  genman --root /mnt switch p.toml   # services are planned, not run
+""")
+_activation_command("test", "activated (default unchanged)", """Build PROFILE and activate it
+now; the boot default stays, so a reboot brings back the default generation.
+
+\b
+Example:
+  genman test ./profile.toml
+""")
+_activation_command("boot", "made default (activates at next boot)", """Build PROFILE and make
+it the boot default; nothing changes until the next boot.
+
+\b
+Example:
+  genman boot
+""")
+
+
+@cli.command("switch-generation", context_settings=CONTEXT)
+@click.argument("number", type=int)
+@DRY_RUN
+@BACKUP
+@INIT_SYSTEM
+@click.pass_context
+def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bool,
+                      init_system: str | None) -> int:
+    """Activate existing generation NUMBER now and make it the boot default.
+
+    \b
+    Example:
+      genman switch-generation 41
+    """
+    from genman import activation
+
+    result = activation.switch_generation(opts_of(ctx), number, progress,
+                                          _flags(backup, init_system), dry_run)
+    return _activation_result(result, "switched to", dry_run)
+
+
+@cli.command(context_settings=CONTEXT)
+@DRY_RUN
+@BACKUP
+@INIT_SYSTEM
+@click.pass_context
+def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str | None) -> int:
+    """Activate the generation before the default one and make it the default.
+
+    \b
+    Example:
+      genman rollback
+    """
+    from genman import activation
+
+    result = activation.rollback(opts_of(ctx), progress, _flags(backup, init_system), dry_run)
+    return _activation_result(result, "rolled back to", dry_run)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print default/active/booted as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show the default, active and booted generations, and warn when they differ.
+
+    \b
+    Example:
+      genman status --json | jq .active
+    """
+    from genman import activation
+
+    report = activation.status_report(opts_of(ctx))
+    if as_json:
+        echo_json(report)
+        return
+
+    def show(n: int | None) -> str:
+        return "-" if n is None else str(n)
+
+    click.echo(f"default: {show(report['default'])}")
+    click.echo(f"active:  {show(report['active'])}")
+    click.echo(f"booted:  {show(report['booted'])}")
+    for w in report["warnings"]:
+        click.echo(f"warning: {w}", err=True)
+
+
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     if hint:

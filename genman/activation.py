@@ -1,0 +1,232 @@
+"""The activation commands: switch, test, boot, switch-generation, rollback, status.
+
+Each one: validate the profile (before the lock: a bad profile writes nothing), take the
+lock, undo an interrupted run (`transaction.recover`), build, probe, plan, and run the plan
+as one transaction. `switch --dry-run` stops after planning and prints the plan: it takes no
+lock, builds nothing (store names are computed, not written) and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from genman import generation, status
+from genman.context import Options
+from genman.errors import GenmanError
+from genman.execute import Outcome
+from genman.hashcache import HashCache
+from genman.layout import Layout
+from genman.lock import locked
+from genman.plan import KEEP, Plan, Request, Target, copy_sources, plan_switch, touched_paths
+from genman.probe import SystemState, probe
+from genman.services import InitSystem
+from genman.store import Store, StoreBatch
+from genman.transaction import Journal, boot_plan, live_manifest, recover, run
+
+Progress = Callable[[str], None]
+
+
+class Mode(StrEnum):
+    SWITCH = "switch"  # activate now, make it the default
+    TEST = "test"  # activate now, the default stays
+    BOOT = "boot"  # make it the default, activate at the next boot
+
+
+@dataclass
+class Result:
+    number: int
+    plan: Plan
+    outcome: Outcome = field(default_factory=Outcome)
+    built: bool = False  # a new generation was made
+
+
+@dataclass(frozen=True)
+class Flags:
+    backup: bool = False
+    init_system: InitSystem | None = None
+
+
+# ---------------------------------------------------------------- dry builds
+
+
+class _DryBatch(StoreBatch):
+    """A batch that computes every store name and writes nothing: each path counts as
+    present already, so no content is staged and `populate` never runs."""
+
+    def _stage(self, name: str) -> Path | None:
+        return None
+
+
+def _dry_build(opts: Options, profile_file: Path) -> Target:
+    from genman import bootscripts, profile
+
+    layout = opts.layout
+    prof = profile.load(profile_file, layout)
+    batch = _DryBatch(Store(layout, HashCache(None)))
+    manifest = generation.make_manifest(prof, layout, batch, lambda _: None)
+    scripts = bootscripts.render(manifest)
+    toplevel = batch.add_generated(generation.toplevel_key(manifest, scripts),
+                                   f"genman-{prof.hostname}", lambda _: None)
+    numbers = generation.generation_numbers(layout)
+    for n in reversed(numbers):
+        if generation.toplevel_of(layout, n) == toplevel:
+            return Target(n, toplevel, manifest)
+    return Target((numbers[-1] if numbers else 0) + 1, toplevel, manifest)
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Stands in for a BootPlan when the generation is not built yet (dry run)."""
+
+    number: int
+
+    def describe(self) -> list[str]:
+        return [f"boot entries: generation {self.number} gets an entry once it is built"]
+
+
+def _target(layout: Layout, number: int) -> Target:
+    toplevel = generation.toplevel_of(layout, number)
+    return Target(number, toplevel, generation.read_manifest(layout, toplevel))
+
+
+def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
+          *, exists: bool = True) -> tuple[SystemState, Plan]:
+    """mode None: switch-generation / rollback (activate and make the default)."""
+    layout = opts.layout
+    activate = mode is not Mode.BOOT
+    old = live_manifest(layout) if activate else None
+    state = probe(layout, touched_paths(old, target.manifest), copy_sources(target.manifest),
+                  flags.init_system)
+    default: int | str | None = KEEP if mode is Mode.TEST else target.number
+    boot_default = state.markers.default if mode is Mode.TEST else target.number
+    boot: object | None
+    if exists:
+        boot = boot_plan(opts, boot_default)
+    else:
+        from genman import bootloader
+
+        boot = _Pending(target.number or 0) if hasattr(bootloader, "plan_boot") else None
+    request = Request(target=target, activate=activate, default=default,
+                      backup=flags.backup, boot=boot)
+    return state, plan_switch(state, old, request)
+
+
+def _journal(opts: Options, state: SystemState, command: str, target: Target,
+             activates: bool) -> Journal:
+    import os
+
+    from genman.transaction import store_name
+
+    return Journal(
+        command=command,
+        pid=os.getpid(),
+        boot_id=state.boot_id,
+        activates=activates,
+        old_etc=store_name(state.ledger.toplevel) if state.ledger else None,
+        old_active=state.markers.active,
+        old_default=state.markers.default,
+        new_toplevel=target.toplevel,
+        new_number=target.number,
+    )
+
+
+def _apply(opts: Options, target: Target, mode: Mode | None, flags: Flags,
+           progress: Progress, command: str) -> Result:
+    state, plan = _plan(opts, target, mode, flags)
+    journal = _journal(opts, state, command, target, activates=mode is not Mode.BOOT)
+    outcome = run(opts, journal, plan, progress, state.init_system)
+    assert target.number is not None
+    return Result(target.number, plan, outcome)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
+           flags: Flags = Flags(), dry_run: bool = False) -> Result:
+    from genman import profile
+
+    if dry_run:
+        target = _dry_build(opts, profile_file)
+        exists = target.number in generation.generation_numbers(opts.layout)
+        _, plan = _plan(opts, target, mode, flags, exists=exists)
+        assert target.number is not None
+        return Result(target.number, plan)
+    prof = profile.load(profile_file, opts.layout)
+    with locked(opts.layout):
+        recover(opts, progress, flags.init_system)
+        built = generation.build(prof, opts.layout, progress)
+        result = _apply(opts, _target(opts.layout, built.number), mode, flags, progress,
+                        mode.value)
+        result.built = built.new
+        return result
+
+
+def switch_generation(opts: Options, number: int, progress: Progress,
+                      flags: Flags = Flags(), dry_run: bool = False,
+                      command: str = "switch-generation") -> Result:
+    if dry_run:
+        target = _target(opts.layout, number)
+        return Result(number, _plan(opts, target, None, flags)[1])
+    with locked(opts.layout):
+        recover(opts, progress, flags.init_system)
+        return _apply(opts, _target(opts.layout, number), None, flags, progress, command)
+
+
+def previous_generation(layout: Layout) -> int:
+    m = status.markers(layout)
+    numbers = generation.generation_numbers(layout)
+    if m.default is None:
+        raise GenmanError("there is no default generation to roll back from",
+                          hint="`genman switch-generation N` activates a given generation")
+    older = [n for n in numbers if n < m.default]
+    if not older:
+        raise GenmanError(f"generation {m.default} is the oldest there is; nothing to roll "
+                          "back to", hint="`genman list-generations` shows what there is")
+    return older[-1]
+
+
+def rollback(opts: Options, progress: Progress, flags: Flags = Flags(),
+             dry_run: bool = False) -> Result:
+    if dry_run:
+        return switch_generation(opts, previous_generation(opts.layout), progress, flags,
+                                 dry_run=True)
+    with locked(opts.layout):
+        recover(opts, progress, flags.init_system)
+        number = previous_generation(opts.layout)
+        return _apply(opts, _target(opts.layout, number), None, flags, progress, "rollback")
+
+
+def recover_only(opts: Options, progress: Progress) -> bool:
+    with locked(opts.layout):
+        return recover(opts, progress)
+
+
+# ---------------------------------------------------------------- status
+
+
+def status_report(opts: Options) -> dict[str, Any]:
+    layout = opts.layout
+    m = status.markers(layout)
+    warnings = []
+    if m.booted is not None and m.booted != m.default:
+        warnings.append(f"booted generation {m.booted} is not the default ({m.default}); "
+                        "the next boot starts the default")
+    if m.active != m.default:
+        warnings.append(f"active generation {m.active} differs from the default "
+                        f"({m.default}); the next boot brings back the default")
+    from genman.transaction import read_journal
+
+    if read_journal(layout) is not None:
+        warnings.append("an interrupted genman run left a journal; the next genman "
+                        "command undoes it")
+    return {"default": m.default, "active": m.active, "booted": m.booted,
+            "pinned": sorted(m.pinned), "warnings": warnings}
+

@@ -1,0 +1,161 @@
+"""The only place that changes the live system: one branch per plan action.
+
+Every write is atomic (genman.fsutil). Service actions run through the init system's
+backend when genman works on the running system; under --root they are printed, never run.
+A failing service does not stop the rest: failures are collected and returned.
+
+Test hook: with GENMAN_TEST_CRASH_AFTER=<k> in the environment, the process kills itself
+with SIGKILL right after step k of the transaction (0 = after the journal is written,
+1 = after the first action, ...). The crash tests use it to stop a real `genman switch` at
+every step boundary; nothing else reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import assert_never
+
+from genman import fsutil
+from genman.context import Options
+from genman.errors import GenmanError
+from genman.plan import (
+    BootEntries,
+    DaemonReload,
+    FlipStatic,
+    MakeDir,
+    MoveAside,
+    Plan,
+    PutCopy,
+    PutLink,
+    Remove,
+    RemoveDir,
+    Service,
+    SetStateLink,
+    StateLink,
+    WriteLedger,
+    WritePathProfile,
+)
+from genman.services import RUNS, Backend, InitSystem, ServiceChange, backend
+
+CRASH_ENV = "GENMAN_TEST_CRASH_AFTER"
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ServiceFailure:
+    change: ServiceChange
+    status: str  # the last lines of its status
+
+
+@dataclass
+class Outcome:
+    failures: list[ServiceFailure] = field(default_factory=list)
+    planned_only: list[str] = field(default_factory=list)  # service steps not run (--root)
+
+
+def crash_point(step: int) -> None:
+    """The test hook described in the module docstring."""
+    want = os.environ.get(CRASH_ENV)
+    if want is not None and want.isdigit() and int(want) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
+            first_step: int = 1) -> Outcome:
+    layout = opts.layout
+    services: Backend | None = None
+
+    def svc() -> Backend:
+        nonlocal services
+        if services is None:
+            services = backend(init_system)
+        return services
+
+    etc = layout.host(layout.etc)
+    outcome = Outcome()
+    for i, action in enumerate(plan.actions):
+        say(action.describe())
+        match action:
+            case WriteLedger(ledger, _):
+                host = layout.host(layout.ledger)
+                if ledger is None:
+                    fsutil.remove_file(host)
+                else:
+                    fsutil.atomic_write(host, ledger.render(), 0o644)
+            case MakeDir(path):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(etc / path, 0o755)
+                fsutil.fsync_dir((etc / path).parent)
+            case MoveAside(path, to):
+                if os.path.lexists(etc / to):
+                    raise GenmanError(f"/etc/{to} exists already; cannot move /etc/{path} there",
+                                      hint="move it yourself and run again")
+                os.rename(etc / path, etc / to)
+                fsutil.fsync_dir((etc / path).parent)
+            case FlipStatic(target):
+                if target is None:
+                    fsutil.remove_file(layout.host(layout.etc_static))
+                else:
+                    fsutil.atomic_symlink(target, layout.host(layout.etc_static))
+            case PutLink(path, target, _):
+                fsutil.atomic_symlink(target, etc / path)
+            case PutCopy(path, store, mode, uid, gid, _):
+                fsutil.atomic_copy(layout.host(layout.store_path(store)), etc / path, mode,
+                                   uid, gid)
+            case Remove(path):
+                fsutil.remove_file(etc / path)
+            case RemoveDir(path):
+                try:
+                    os.rmdir(etc / path)
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    say(f"  /etc/{path} is not empty any more; left in place")
+                else:
+                    fsutil.fsync_dir((etc / path).parent)
+            case WritePathProfile(text):
+                host = layout.host(layout.path_profile)
+                if text is None:
+                    fsutil.remove_file(host)
+                else:
+                    fsutil.atomic_write(host, text, 0o644)
+            case SetStateLink(which, number):
+                link = layout.active_link if which is StateLink.ACTIVE else layout.default_link
+                if number is None:
+                    fsutil.remove_file(layout.host(link))
+                else:
+                    fsutil.atomic_symlink(str(layout.generation(number)), layout.host(link))
+            case DaemonReload(live):
+                if live:
+                    r = svc().daemon_reload()
+                    if not r.ok:
+                        say(f"  daemon-reload failed: {(r.stderr or r.stdout).strip()}")
+                else:
+                    outcome.planned_only.append("daemon-reload")
+            case Service(change, live):
+                if change.action in RUNS:
+                    if not live:
+                        outcome.planned_only.append(f"{change.action.value} {change.unit}")
+                    else:
+                        b = svc()
+                        r = b.apply(change.action, change.unit)
+                        if not r.ok:
+                            outcome.failures.append(
+                                ServiceFailure(change, b.status_tail(change.unit)
+                                               or (r.stderr or r.stdout).strip()))
+            case BootEntries(boot_plan):
+                from genman import bootloader
+
+                execute_boot = getattr(bootloader, "execute_boot", None)
+                assert execute_boot is not None, "a BootPlan without execute_boot"
+                execute_boot(opts, boot_plan)
+            case _:
+                assert_never(action)
+        crash_point(first_step + i)
+    return outcome
+

@@ -1,0 +1,446 @@
+"""Pure: (SystemState, old, request) -> Plan. No I/O here.
+
+A Plan is a tuple of small frozen actions; `execute.py` interprets them one by one and
+`switch --dry-run` prints them. Tests build states by hand and compare plans with `==`.
+
+The order of a switch (DESIGN rule 3, and what crash recovery relies on):
+
+1. stop services that are gone;
+2. the ledger grows to old ∪ new *before* anything in /etc changes, so an interruption
+   never leaves a genman-made path the ledger does not name;
+3. directories, backups, `/etc/static` flip (one rename), links and copies, then stale
+   entries and empty directories genman made; the PATH snippet;
+4. the ledger shrinks to exactly the new generation; `/run/genman/active` flips;
+5. daemon-reload (when a unit file changed), reload / restart / start;
+6. boot entries, then the default link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from genman.errors import GenmanError
+from genman.layout import Layout
+from genman.ledger import Kind, Ledger, check_path
+from genman.ledger import make as make_ledger
+from genman.manifest import Manifest
+from genman.probe import NodeKind, SystemState, ancestors
+from genman.services import Action as SvcAction
+from genman.services import ServiceChange, plan_services, unit_file_name, unit_files_changed
+
+UNIT_DIR = "systemd/system"
+
+# /etc/profile.d/genman.sh: the active generation's programs on PATH for login shells.
+PATH_PROFILE = """\
+# Written by genman: the active generation's programs on PATH. Do not edit.
+for _genman_d in /run/genman/active/sw/bin /run/genman/active/sw/sbin; do
+  case ":$PATH:" in
+    *":$_genman_d:"*) ;;
+    *) PATH="$_genman_d:$PATH" ;;
+  esac
+done
+unset _genman_d
+export PATH
+"""
+
+
+# ---------------------------------------------------------------- what /etc should hold
+
+
+@dataclass(frozen=True)
+class LinkWant:
+    target: str
+
+
+@dataclass(frozen=True)
+class CopyWant:
+    store: str  # store name
+    mode: int
+    uid: int
+    gid: int
+
+
+Want = LinkWant | CopyWant
+
+
+@dataclass(frozen=True)
+class Target:
+    """A generation to activate or make the default. `number` None: its generation link
+    is gone (recovery can still bring back the /etc of a store path)."""
+
+    number: int | None
+    toplevel: str  # store name
+    manifest: Manifest
+
+
+def static_target(toplevel: str) -> str:
+    return str(Layout.store_dir / toplevel / "etc")
+
+
+def desired_etc(manifest: Manifest) -> dict[str, Want]:
+    """Every /etc path (relative) a generation puts in place, and how."""
+    want: dict[str, Want] = {}
+    for path, e in manifest.etc.items():
+        check_path(path)
+        if e.is_copy:
+            want[path] = CopyWant(e.store, e.mode if e.mode is not None else 0o644,
+                                  e.uid or 0, e.gid or 0)
+        else:
+            want[path] = LinkWant(str(Layout.etc_static / path))
+    for name, svc in sorted(manifest.services.items()):
+        if not svc.unit_file:
+            continue
+        path = f"{UNIT_DIR}/{unit_file_name(svc)}"
+        check_path(path)
+        if path in want:
+            raise GenmanError(
+                f"/etc/{path} is both an [etc] file and the unit file of [services.{name}]",
+                hint="declare the unit either as unit_file or under [etc], not both",
+            )
+        want[path] = LinkWant(str(Layout.store_dir / svc.unit_file))
+    return want
+
+
+# ---------------------------------------------------------------- actions
+
+
+class StateLink(StrEnum):
+    ACTIVE = "active"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class WriteLedger:
+    ledger: Ledger | None  # None: remove it (nothing is managed any more)
+    final: bool
+
+    def describe(self) -> str:
+        if self.ledger is None:
+            return "etc: remove the ledger /etc/genman/ledger.json"
+        what = "the new generation's paths" if self.final else "old and new paths (until done)"
+        return f"etc: ledger /etc/genman/ledger.json records {what}"
+
+
+@dataclass(frozen=True)
+class MakeDir:
+    path: str
+
+    def describe(self) -> str:
+        return f"etc: mkdir /etc/{self.path}"
+
+
+@dataclass(frozen=True)
+class MoveAside:
+    path: str
+    to: str
+
+    def describe(self) -> str:
+        return f"etc: move unmanaged /etc/{self.path} aside to /etc/{self.to}"
+
+
+@dataclass(frozen=True)
+class FlipStatic:
+    target: str | None
+
+    def describe(self) -> str:
+        if self.target is None:
+            return "etc: remove /etc/static"
+        return f"etc: /etc/static -> {self.target}"
+
+
+@dataclass(frozen=True)
+class PutLink:
+    path: str
+    target: str
+    replace: bool  # something genman manages is there already
+
+    def describe(self) -> str:
+        return f"etc: {'~' if self.replace else '+'} /etc/{self.path} -> {self.target}"
+
+
+@dataclass(frozen=True)
+class PutCopy:
+    path: str
+    store: str
+    mode: int
+    uid: int | None  # None: leave the owner (genman cannot chown here)
+    gid: int | None
+    replace: bool
+
+    def describe(self) -> str:
+        owner = f"{self.uid}:{self.gid}" if self.uid is not None else "unchanged (not root)"
+        return (f"etc: {'~' if self.replace else '+'} /etc/{self.path} "
+                f"(file, mode {self.mode:04o}, owner {owner})")
+
+
+@dataclass(frozen=True)
+class Remove:
+    path: str
+
+    def describe(self) -> str:
+        return f"etc: - /etc/{self.path}"
+
+
+@dataclass(frozen=True)
+class RemoveDir:
+    path: str
+
+    def describe(self) -> str:
+        return f"etc: rmdir /etc/{self.path} (genman made it; now empty)"
+
+
+@dataclass(frozen=True)
+class WritePathProfile:
+    text: str | None  # None: remove it
+
+    def describe(self) -> str:
+        if self.text is None:
+            return "PATH: remove /etc/profile.d/genman.sh"
+        return ("PATH: /etc/profile.d/genman.sh puts /run/genman/active/sw/bin and sw/sbin "
+                "on PATH")
+
+
+@dataclass(frozen=True)
+class SetStateLink:
+    which: StateLink
+    number: int | None  # None: remove the link
+
+    def describe(self) -> str:
+        path = Layout.active_link if self.which is StateLink.ACTIVE else Layout.default_link
+        if self.number is None:
+            return f"{self.which.value}: remove {path}"
+        return (f"{self.which.value}: {path} -> {Layout.generations_dir / str(self.number)}"
+                + (" (PATH: its sw/bin and sw/sbin)" if self.which is StateLink.ACTIVE else ""))
+
+
+@dataclass(frozen=True)
+class DaemonReload:
+    live: bool
+
+    def describe(self) -> str:
+        return "services: daemon-reload (a unit file changed)" + _not_run(self.live)
+
+
+@dataclass(frozen=True)
+class Service:
+    change: ServiceChange
+    live: bool
+
+    def describe(self) -> str:
+        runs = self.change.action not in (SvcAction.SKIP, SvcAction.UNCHANGED)
+        return f"services: {self.change.describe()}" + (_not_run(self.live) if runs else "")
+
+
+@dataclass(frozen=True)
+class BootEntries:
+    plan: object  # the bootloader's BootPlan (genman.bootloader.plan_boot)
+
+    def describe(self) -> str:
+        describe = getattr(self.plan, "describe", None)
+        lines = list(describe()) if callable(describe) else [repr(self.plan)]
+        return "\n".join(f"boot: {line}" for line in lines) or "boot: entries unchanged"
+
+
+def _not_run(live: bool) -> str:
+    return "" if live else " [planned only: not run under --root]"
+
+
+PlanAction = (WriteLedger | MakeDir | MoveAside | FlipStatic | PutLink | PutCopy | Remove
+              | RemoveDir | WritePathProfile | SetStateLink | DaemonReload | Service
+              | BootEntries)
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[PlanAction, ...]
+
+    def describe(self) -> list[str]:
+        return [a.describe() for a in self.actions] or ["nothing to do"]
+
+    @property
+    def service_changes(self) -> tuple[ServiceChange, ...]:
+        return tuple(a.change for a in self.actions if isinstance(a, Service))
+
+
+# ---------------------------------------------------------------- planning /etc
+
+
+def _matches(state: SystemState, path: str, want: Want) -> bool:
+    n = state.node(path)
+    match want:
+        case LinkWant(target):
+            return n.kind is NodeKind.LINK and n.target == target
+        case CopyWant(store, mode, uid, gid):
+            return (n.kind is NodeKind.FILE and n.digest == state.store_digests.get(store)
+                    and n.mode == mode and (not state.can_chown or (n.uid, n.gid) == (uid, gid)))
+
+
+def _conflict_error(paths: list[str]) -> GenmanError:
+    shown = ", ".join(f"/etc/{p}" for p in paths[:10]) + (" …" if len(paths) > 10 else "")
+    return GenmanError(
+        f"{len(paths)} /etc path(s) genman would manage already exist and are not genman's: "
+        f"{shown}",
+        hint="move them away, drop them from the profile, or run again with --backup to "
+        "have genman move them aside (to <path>.genman-backup-<time>)",
+    )
+
+
+def plan_etc(state: SystemState, target: Target | None, *, backup: bool) -> list[PlanAction]:
+    """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else."""
+    old = state.ledger or Ledger()
+    managed = old.files
+    want = desired_etc(target.manifest) if target else {}
+    needed = {a for p in want for a in ancestors(p)}
+
+    gone: set[str] = set()  # paths whose old subtree will not be there (removed, moved, new)
+
+    def node_kind(path: str) -> NodeKind:
+        if any(a in gone for a in ancestors(path)):
+            return NodeKind.ABSENT
+        return state.node(path).kind
+
+    conflicts: list[str] = []  # unmanaged things in the way
+    early_removals: list[str] = []  # managed files in the way of a directory we need
+    mkdirs: list[str] = []
+    for d in sorted(needed):
+        kind = node_kind(d)
+        if kind is NodeKind.DIR:
+            continue
+        if kind is NodeKind.ABSENT:
+            pass
+        elif d in managed and kind in (NodeKind.LINK, NodeKind.FILE):
+            early_removals.append(d)
+        else:
+            conflicts.append(d)
+        gone.add(d)
+        mkdirs.append(d)
+
+    puts: list[PlanAction] = []
+    for path, w in sorted(want.items()):
+        kind = node_kind(path)
+        if kind is not NodeKind.ABSENT and _matches(state, path, w):
+            continue
+        replace = kind is not NodeKind.ABSENT
+        if replace and (path not in managed or kind not in (NodeKind.LINK, NodeKind.FILE)):
+            conflicts.append(path)
+            replace = False
+        match w:
+            case LinkWant(t):
+                puts.append(PutLink(path, t, replace))
+            case CopyWant(store, mode, uid, gid):
+                puts.append(PutCopy(path, store, mode, uid if state.can_chown else None,
+                                    gid if state.can_chown else None, replace))
+    if conflicts and not backup:
+        raise _conflict_error(sorted(conflicts))
+    asides = [MoveAside(c, f"{c}.genman-backup-{state.now}") for c in sorted(conflicts)]
+
+    stale = sorted(p for p in managed if p not in want and p not in early_removals
+                   and state.node(p).kind in (NodeKind.LINK, NodeKind.FILE))
+    removed = set(stale) | set(early_removals)
+
+    # Directories genman made: keep those still needed, remove the ones left empty.
+    made = set(old.dirs) | set(mkdirs)
+    needed = {a for p in want for a in ancestors(p)}
+    rmdirs: list[str] = []
+    for d in sorted(made, key=lambda d: (-d.count("/"), d)):
+        if d in needed or d in mkdirs:
+            continue
+        if state.node(d).kind is not NodeKind.DIR:
+            continue
+        left = {name for name in state.children.get(d, frozenset())
+                if f"{d}/{name}" not in removed and f"{d}/{name}" not in rmdirs}
+        if not left:
+            rmdirs.append(d)
+    kept_dirs = {d for d in made if d not in rmdirs
+                 and (d in mkdirs or state.node(d).kind is NodeKind.DIR)}
+
+    files = [(Kind.COPY if isinstance(w, CopyWant) else Kind.LINK, p) for p, w in want.items()]
+    toplevel = str(Layout.store_dir / target.toplevel) if target else None
+    final = make_ledger(toplevel, files, kept_dirs)
+    static = static_target(target.toplevel) if target else None
+
+    body: list[PlanAction] = []
+    body += [Remove(p) for p in early_removals]
+    body += asides
+    body += [MakeDir(d) for d in mkdirs]
+    if state.static_target != static:
+        body.append(FlipStatic(static))
+    body += puts
+    body += [Remove(p) for p in stale]
+    body += [RemoveDir(d) for d in rmdirs]
+    profile = PATH_PROFILE if target else None
+    if state.path_profile != profile:
+        body.append(WritePathProfile(profile))
+
+    if not body and state.ledger == (final if target else None):
+        return []
+    actions: list[PlanAction] = []
+    if body:
+        pending = old.union(final, toplevel)
+        if pending != state.ledger:
+            actions.append(WriteLedger(pending, final=False))
+    actions += body
+    if target is None and not final.dirs:
+        actions.append(WriteLedger(None, final=True))
+    else:
+        actions.append(WriteLedger(final, final=True))
+    return actions
+
+
+# ---------------------------------------------------------------- the whole plan
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a command wants. `activate`: make `target`'s /etc, PATH and services live
+    (target None: no generation at all, used by recovery). `default`: the number the
+    default link should name, or KEEP."""
+
+    target: Target | None
+    activate: bool
+    default: int | str | None = "keep"
+    backup: bool = False
+    boot: object | None = None  # the bootloader's BootPlan, written before the default flips
+
+
+KEEP = "keep"
+
+
+def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> Plan:
+    """Pure. `old` is the manifest whose /etc and services are live now (None: none)."""
+    actions: list[PlanAction] = []
+    target = request.target
+    if request.activate:
+        new = target.manifest if target else None
+        changes = plan_services(old, new)
+        actions += [Service(c, state.live) for c in changes if c.action is SvcAction.STOP]
+        actions += plan_etc(state, target, backup=request.backup)
+        number = target.number if target else None
+        if state.markers.active != number:
+            actions.append(SetStateLink(StateLink.ACTIVE, number))
+        if unit_files_changed(old, new) and any(
+            c.action in (SvcAction.START, SvcAction.RESTART, SvcAction.RELOAD) for c in changes
+        ):
+            actions.append(DaemonReload(state.live))
+        actions += [Service(c, state.live) for c in changes if c.action is not SvcAction.STOP]
+    if request.boot is not None:
+        actions.append(BootEntries(request.boot))
+    if request.default != KEEP and state.markers.default != request.default:
+        assert request.default is None or isinstance(request.default, int)
+        actions.append(SetStateLink(StateLink.DEFAULT, request.default))
+    return Plan(tuple(actions))
+
+
+def touched_paths(*manifests: Manifest | None) -> set[str]:
+    """The /etc paths a probe must look at for these generations."""
+    out: set[str] = set()
+    for m in manifests:
+        if m is not None:
+            out.update(desired_etc(m))
+    return out
+
+
+def copy_sources(*manifests: Manifest | None) -> set[str]:
+    return {w.store for m in manifests if m is not None
+            for w in desired_etc(m).values() if isinstance(w, CopyWant)}

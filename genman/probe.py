@@ -1,0 +1,192 @@
+"""The only place that asks the live system: what is in /etc, which init runs, who we are.
+
+`probe` reads everything a plan needs into a frozen `SystemState`; `plan.py` then decides
+without touching the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+from genman.errors import GenmanError
+from genman.layout import Layout
+from genman.ledger import Ledger
+from genman.services import InitSystem
+from genman.status import Markers, markers
+
+
+class NodeKind(StrEnum):
+    ABSENT = "absent"
+    DIR = "dir"
+    LINK = "link"
+    FILE = "file"
+    OTHER = "other"  # a device, socket or fifo
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: NodeKind
+    target: str | None = None  # LINK: what it points to
+    digest: str | None = None  # FILE: sha256 of the content
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+
+
+ABSENT = Node(NodeKind.ABSENT)
+
+
+@dataclass(frozen=True)
+class SystemState:
+    live: bool  # the running system (not a tree under --root)
+    init_system: InitSystem
+    can_chown: bool
+    boot_id: str | None
+    now: str  # UTC timestamp, for names of backups
+    markers: Markers
+    ledger: Ledger | None  # None: no ledger yet
+    static_target: str | None  # what /etc/static points to
+    path_profile: str | None  # the content of /etc/profile.d/genman.sh
+    nodes: Mapping[str, Node] = field(default_factory=dict)  # /etc-relative path -> node
+    children: Mapping[str, frozenset[str]] = field(default_factory=dict)  # dir -> names
+    store_digests: Mapping[str, str] = field(default_factory=dict)  # store name -> sha256
+
+    def node(self, path: str) -> Node:
+        return self.nodes.get(path, ABSENT)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def node_at(path: str) -> Node:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ABSENT
+    except NotADirectoryError:
+        return ABSENT
+    if stat.S_ISLNK(st.st_mode):
+        return Node(NodeKind.LINK, target=os.readlink(path))
+    if stat.S_ISDIR(st.st_mode):
+        return Node(NodeKind.DIR)
+    if stat.S_ISREG(st.st_mode):
+        return Node(NodeKind.FILE, digest=_sha256(path), mode=stat.S_IMODE(st.st_mode),
+                    uid=st.st_uid, gid=st.st_gid)
+    return Node(NodeKind.OTHER)
+
+
+def ancestors(path: str) -> list[str]:
+    """'a/b/c' -> ['a', 'a/b']"""
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def read_ledger(layout: Layout) -> Ledger | None:
+    host = layout.host(layout.ledger)
+    text = _read(str(host))
+    return None if text is None else Ledger.parse(text, str(host))
+
+
+def boot_id() -> str | None:
+    text = _read("/proc/sys/kernel/random/boot_id")
+    return text.strip() if text else None
+
+
+def can_chown() -> bool:
+    return os.geteuid() == 0
+
+
+def detect_init_system(layout: Layout) -> InitSystem:
+    """The running init from PID 1; under --root, what the target tree has installed."""
+    if layout.is_live:
+        import psutil
+
+        try:
+            name = psutil.Process(1).name()
+        except (psutil.Error, OSError):
+            name = ""
+        if "systemd" in name:
+            return InitSystem.SYSTEMD
+        if name == "openrc-init" or os.path.exists("/run/openrc/softlevel"):
+            return InitSystem.OPENRC
+        if os.path.isdir("/run/systemd/system"):
+            return InitSystem.SYSTEMD
+        return InitSystem.SYSVINIT
+    if layout.host("/sbin/openrc-run").exists():
+        return InitSystem.OPENRC
+    if any(layout.host(p).exists() for p in ("/lib/systemd/systemd", "/usr/lib/systemd/systemd")):
+        return InitSystem.SYSTEMD
+    return InitSystem.SYSVINIT
+
+
+def probe(
+    layout: Layout,
+    paths: Iterable[str],
+    copy_sources: Iterable[str] = (),
+    init_system: InitSystem | None = None,
+) -> SystemState:
+    """Read /etc at `paths` (relative to /etc, plus every ancestor and every ledger entry)."""
+    ledger = read_ledger(layout)
+    etc = layout.host(layout.etc)
+    wanted: set[str] = set(paths)
+    if ledger is not None:
+        wanted |= {p for _, p in ledger.entries}
+    for p in list(wanted):
+        wanted.update(ancestors(p))
+    nodes: dict[str, Node] = {}
+    for p in sorted(wanted):
+        parent = PurePosixPath(p).parent
+        # Below a link or a file there is nothing to look at (and nothing to follow).
+        if str(parent) != "." and nodes.get(str(parent), ABSENT).kind is not NodeKind.DIR:
+            nodes[p] = ABSENT
+            continue
+        nodes[p] = node_at(str(etc / p))
+    children = {}
+    for d in sorted(ledger.dirs if ledger else ()):
+        if nodes.get(d, ABSENT).kind is NodeKind.DIR:
+            children[d] = frozenset(os.listdir(etc / d))
+    digests = {}
+    for name in set(copy_sources):
+        src = layout.host(layout.store_path(name))
+        try:
+            digests[name] = _sha256(str(src))
+        except FileNotFoundError:
+            continue  # not built yet (a dry run): it counts as changed
+        except OSError as e:
+            raise GenmanError(f"cannot read the store path {src}: {e.strerror}",
+                              hint="the store is damaged; rebuild the generation") from None
+    static = node_at(str(layout.host(layout.etc_static)))
+    return SystemState(
+        live=layout.is_live,
+        init_system=init_system or detect_init_system(layout),
+        can_chown=can_chown(),
+        boot_id=boot_id(),
+        now=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+        markers=markers(layout),
+        ledger=ledger,
+        static_target=static.target if static.kind is NodeKind.LINK else None,
+        path_profile=_read(str(layout.host(layout.path_profile))),
+        nodes=nodes,
+        children=children,
+        store_digests=digests,
+    )

@@ -1,0 +1,163 @@
+"""Transactions: a journal written before the first live change, and recovery from it.
+
+`run` writes /var/lib/genman/journal.json (atomically), executes the plan and removes the
+journal: removing it is the commit. A journal found later means the run was interrupted
+(crash, power loss, SIGKILL); `recover` then undoes it — /etc, PATH, services and the
+active link go back to the generation that was live before, the default link to the one
+that was the default — so the tree is exactly the old one, and the next command starts
+clean. If the machine rebooted since (another boot id), the generation's `init` has already
+made the booted generation's /etc live; only the default link is put back.
+
+Every mutating command calls `recover(opts)` first, under the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from genman import fsutil, generation
+from genman.context import Options
+from genman.errors import GenmanError
+from genman.execute import Outcome, crash_point, execute
+from genman.layout import Layout
+from genman.manifest import Manifest
+from genman.plan import Plan, Request, Target, copy_sources, plan_switch, touched_paths
+from genman.probe import boot_id, probe, read_ledger
+from genman.services import InitSystem
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Journal:
+    command: str
+    pid: int
+    boot_id: str | None
+    activates: bool  # the command changes /etc, PATH and services
+    old_etc: str | None  # store name whose /etc was live (the ledger's toplevel)
+    old_active: int | None
+    old_default: int | None
+    new_toplevel: str | None
+    new_number: int | None
+
+    def to_json(self) -> str:
+        return json.dumps({"genman_journal": 1, **asdict(self)}, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Journal:
+        d = json.loads(text)
+        d.pop("genman_journal", None)
+        return cls(**d)
+
+
+def store_name(toplevel_path: str | None) -> str | None:
+    return os.path.basename(toplevel_path.rstrip("/")) if toplevel_path else None
+
+
+def read_journal(layout: Layout) -> Journal | None:
+    path = layout.host(layout.journal)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        return Journal.from_json(text)
+    except (ValueError, TypeError, KeyError) as e:
+        raise GenmanError(
+            f"the journal {path} of an interrupted genman run is damaged: {e}",
+            hint="check /etc against `genman status`, then remove the journal",
+        ) from None
+
+
+def run(opts: Options, journal: Journal, plan: Plan, say: Say, init: InitSystem) -> Outcome:
+    """Execute `plan` as one transaction (the caller holds the lock)."""
+    layout = opts.layout
+    if not plan.actions:
+        return Outcome()
+    fsutil.atomic_write(layout.host(layout.journal), journal.to_json(), 0o644)
+    crash_point(0)
+    outcome = execute(opts, plan, say, init, first_step=1)
+    fsutil.remove_file(layout.host(layout.journal))
+    return outcome
+
+
+def _temp_dirs(layout: Layout) -> set[Path]:
+    dirs = {layout.host(p) for p in (layout.etc, layout.ledger.parent,
+                                      layout.path_profile.parent, layout.state_dir,
+                                      layout.run_dir, layout.generations_dir)}
+    try:
+        ledger = read_ledger(layout)
+    except GenmanError:
+        ledger = None
+    if ledger is not None:
+        etc = layout.host(layout.etc)
+        for _, p in ledger.entries:
+            dirs.add((etc / p).parent)
+    return dirs
+
+
+def clean_temps(layout: Layout) -> list[Path]:
+    removed: list[Path] = []
+    for d in sorted(_temp_dirs(layout)):
+        if d.is_dir() and not d.is_symlink():
+            removed += fsutil.clean_stray_temps(d)
+    return removed
+
+
+def live_manifest(layout: Layout) -> Manifest | None:
+    """The manifest whose /etc is live now, from the ledger (None: genman manages nothing)."""
+    ledger = read_ledger(layout)
+    name = store_name(ledger.toplevel) if ledger else None
+    return generation.read_manifest(layout, name) if name else None
+
+
+def recover(opts: Options, say: Say = lambda _: None,
+            init_system: InitSystem | None = None) -> bool:
+    """Finish an interrupted transaction by undoing it; True when there was one.
+    The caller holds the lock (genman.lock.locked)."""
+    layout = opts.layout
+    for p in clean_temps(layout):
+        say(f"removed a stray temp file {p}")
+    j = read_journal(layout)
+    if j is None:
+        return False
+    say(f"an interrupted `genman {j.command}` (pid {j.pid}) left a journal; undoing it")
+    rebooted = j.boot_id is not None and boot_id() not in (None, j.boot_id)
+    old_target = None
+    if j.old_etc is not None:
+        old_target = Target(j.old_active, j.old_etc, generation.read_manifest(layout, j.old_etc))
+    current = live_manifest(layout) if j.activates else None
+    if j.activates and j.new_toplevel is not None:
+        # Services may already run the new generation's configuration.
+        current = generation.read_manifest(layout, j.new_toplevel)
+    paths = touched_paths(current, old_target.manifest if old_target else None)
+    state = probe(layout, paths, copy_sources(old_target.manifest if old_target else None),
+                  init_system)
+    boot = None
+    if j.old_default is not None:
+        boot = boot_plan(opts, j.old_default)
+    request = Request(target=old_target, activate=j.activates and not rebooted,
+                      default=j.old_default, boot=boot)
+    plan = plan_switch(state, current, request)
+    outcome = execute(opts, plan, say, state.init_system, first_step=-len(plan.actions) - 1)
+    for f in outcome.failures:
+        say(f"service {f.change.unit} failed to {f.change.action.value} while undoing")
+    fsutil.remove_file(layout.host(layout.journal))
+    return True
+
+
+def boot_plan(opts: Options, default: int | None) -> object | None:
+    """The bootloader's plan for `default` and every retained generation, if the bootloader
+    module offers one (genman.bootloader.plan_boot); None otherwise."""
+    from genman import bootloader
+
+    plan_boot = getattr(bootloader, "plan_boot", None)
+    if plan_boot is None:
+        return None
+    retained = generation.generation_numbers(opts.layout)
+    result: object = plan_boot(opts, default=default, retained=retained)
+    return result
