@@ -157,13 +157,14 @@ def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
     from genman.profile import source_mode
 
     name = os.path.basename(ef.path)
-    mode = source_mode(ef)
     if ef.source is not None:
-        store_name = batch.add_file(ef.source, name, mode)
+        # A source keeps its own mode unless the profile sets one.
+        store_name = batch.add_file(ef.source, name, ef.mode)
     else:
         assert ef.content is not None
-        store_name = batch.add_bytes(ef.content, name, mode)
+        store_name = batch.add_bytes(ef.content, name, ef.mode or 0o644)
     if ef.is_copy:
+        mode = source_mode(ef)
         return EtcEntry(store_name, mode=mode, uid=ef.uid if ef.uid is not None else 0,
                         gid=ef.gid if ef.gid is not None else 0, user=ef.user, group=ef.group)
     return EtcEntry(store_name)

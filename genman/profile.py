@@ -533,14 +533,21 @@ def _check_path_collisions(packages: list[PackageSpec]) -> None:
             owner[n] = pkg.name
 
 
-def _walk_source_dir(src: Path) -> list[tuple[str, Path]]:
+def _walk_source_dir(src: Path) -> list[tuple[str, Path, bool]]:
+    """(relative path, path, is a regular file) for everything below src, sorted."""
     files = []
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=True):
-        dirnames.sort()
-        for n in sorted(filenames):
-            p = Path(dirpath) / n
-            files.append((str(p.relative_to(src)), p))
-    return files
+    stack = [("", str(src))]
+    while stack:
+        rel_dir, abs_dir = stack.pop()
+        subdirs = []
+        for entry in sorted(os.scandir(abs_dir), key=lambda e: e.name):
+            rel = f"{rel_dir}{entry.name}"
+            if entry.is_dir():  # follows links, like cp -rL
+                subdirs.append((rel + "/", entry.path))
+            else:
+                files.append((rel, Path(entry.path), entry.is_file()))
+        stack.extend(reversed(subdirs))
+    return sorted(files)
 
 
 def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, ...]:
@@ -583,8 +590,8 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
         if kind is EtcKind.SOURCE:
             src = _resolve(vfile, value)
             if src.is_dir():
-                for rel, p in _walk_source_dir(src):
-                    if not p.is_file():
+                for rel, p, regular in _walk_source_dir(src):
+                    if not regular:
                         raise _err(vfile, f"{key} source", f"{_show(p)} is not a regular file",
                                    "remove the broken link or special file from the directory")
                     produced.append(make(f"{etc_path}/{rel}", source=p))

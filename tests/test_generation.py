@@ -163,3 +163,31 @@ def test_manifest_round_trips(example: Path, root: Path) -> None:
     m = generation.manifest_of(Layout.for_root(root), 1)
     assert Manifest.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     assert Manifest.from_json(m.to_json()) == m
+
+
+def test_rebuild_of_10000_files_reads_none_of_them_again(
+    tmp_path: Path, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genman import hashcache
+
+    src = tmp_path / "p/files"
+    for i in range(100):
+        d = src / f"d{i:02}"
+        d.mkdir(parents=True)
+        for j in range(100):
+            (d / f"f{j:02}.conf").write_text(f"{i} {j}\n")
+    old = 1_600_000_000
+    for dirpath, _, filenames in os.walk(src):  # older than the racy window
+        for n in filenames:
+            os.utime(os.path.join(dirpath, n), (old, old))
+    (tmp_path / "p/profile.toml").write_text('[etc."big"]\nsource = "files/"\n')
+    assert build(tmp_path / "p/profile.toml", root).number == 1
+    reads: list[str] = []
+    real = hashcache.sha256_file
+    monkeypatch.setattr(hashcache, "sha256_file", lambda p: reads.append(str(p)) or real(p))
+    again = build(tmp_path / "p/profile.toml", root)
+    assert (again.number, again.new, reads) == (1, False, [])
+    # One changed file is the only one read.
+    (src / "d07/f42.conf").write_text("changed\n")
+    third = build(tmp_path / "p/profile.toml", root)
+    assert (third.number, reads) == (2, [str(src / "d07/f42.conf")])

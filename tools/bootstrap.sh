@@ -14,8 +14,8 @@ say() { echo "bootstrap: $*" >&2; }
 
 packages="python3 python3-venv python3-pip"
 if [ "$want_test" = "--test" ]; then
-  # Sandbox tests use the real tools: busybox sh for init scripts, grub-script-check,
-  # shellcheck for every shell script; tools/apt-packages.txt adds what the VM tests need.
+  # Sandbox tests use the real tools: busybox sh for init scripts, grub-script-check, and
+  # the shell linter for every script; tools/apt-packages.txt adds what VM tests need.
   packages="$packages busybox-static grub-common shellcheck"
   if [ -f "$here/tools/apt-packages.txt" ]; then
     packages="$packages $(grep -v '^#' "$here/tools/apt-packages.txt" | tr '\n' ' ')"
