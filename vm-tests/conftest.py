@@ -153,10 +153,20 @@ def combo_params() -> list[pytest.param]:  # type: ignore[valid-type]
 
 # Ordered steps on one guest (classes marked `steps`): once a step fails, the later ones
 # fail at once naming it, instead of running against a guest in an unknown state.
+def _steps_key(item: pytest.Item) -> str:
+    """Steps share a guest per class *and* class-scoped parameter (the combination)."""
+    callspec = getattr(item, "callspec", None)
+    guest = callspec.params.get("guest") if callspec is not None else None
+    return f"{item.parent.nodeid if item.parent else ''}|{guest!r}"
+
+
+_failed_steps: dict[str, str] = {}
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("steps") is None or item.parent is None:
+    if item.get_closest_marker("steps") is None:
         return
-    failed = getattr(item.parent, "_steps_failed", None)
+    failed = _failed_steps.get(_steps_key(item))
     if failed is not None:
         pytest.fail(f"earlier step {failed} failed; this step needs its result", pytrace=False)
 
@@ -164,5 +174,5 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     outcome = yield
-    if item.get_closest_marker("steps") is not None and outcome.excinfo is not None and item.parent is not None:  # type: ignore[attr-defined]
-        item.parent._steps_failed = item.name  # type: ignore[attr-defined]
+    if item.get_closest_marker("steps") is not None and outcome.excinfo is not None:  # type: ignore[attr-defined]
+        _failed_steps.setdefault(_steps_key(item), item.name)

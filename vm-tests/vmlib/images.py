@@ -114,7 +114,11 @@ def install_genman(tree: Path) -> None:
             shutil.rmtree(target)
         shutil.copytree(REPO / "bootloaders", target, ignore=ignore)
     # Precompiled: the first genman run under TCG otherwise spends seconds compiling.
-    run(["python3", "-m", "compileall", "-q", "-d", "/usr/local/lib/genman", str(dest)])
+    # A file that does not compile keeps no .pyc; the guest then reports the error itself.
+    subprocess.run(
+        ["python3", "-m", "compileall", "-q", "-s", str(dest), "-p", "/usr/local/lib/genman", str(dest)],
+        capture_output=True, check=False,
+    )
     wrapper = tree / "usr/local/bin/genman"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
     wrapper.write_text('#!/bin/sh\nPYTHONPATH=/usr/local/lib/genman exec python3 -m genman "$@"\n')
@@ -302,11 +306,13 @@ def overlay(base: Path, out: Path) -> Path:
 
 def build_image(combo: Combo, workdir: Path, host_prepare: list[list[str]] | None = None) -> Path:
     """Tree -> staged bootloader -> optional host-side genman runs -> disk image.
-    host_prepare: genman argument lists run on the host against the tree (`--root`)."""
+    host_prepare: genman argument lists run on the host against the tree; "{tree}" and
+    "{esp}" in them stand for the tree and its ESP staging directory."""
     workdir.mkdir(parents=True, exist_ok=True)
     tree = prepare_tree(combo, workdir)
     stage_bootloader(combo, tree, workdir)
-    for args in host_prepare or []:
+    for raw_args in host_prepare or []:
+        args = [a.replace("{tree}", str(tree)).replace("{esp}", str(esp_dir_for(tree))) for a in raw_args]
         env = dict(os.environ, PYTHONPATH=str(REPO))
         log("host: genman " + " ".join(args))
         res = subprocess.run(

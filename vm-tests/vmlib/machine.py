@@ -22,6 +22,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,7 +278,9 @@ class Machine:
                 raise GuestBootError(f"{self.name}: QEMU exited at the boot menu\n" + self.console_tail())
             time.sleep(0.2)
 
-    def select_boot_entry(self, *path: str, timeout: float = 90, max_keys: int = 25) -> str:
+    def select_boot_entry(
+        self, *path: str | Callable[[str], bool], timeout: float = 90, max_keys: int = 25
+    ) -> str:
         """Pick a boot menu entry by its title, as a person would: wait for the menu,
         press Down (then Up) until the highlighted line matches, press Enter. `path` is
         one regex per menu level (a GRUB submenu title, then the entry inside it).
@@ -287,12 +290,12 @@ class Machine:
         if hl is None:
             raise GuestBootError(f"{self.name}: no boot menu within {timeout:.0f}s\n" + self.console_tail())
         for level, title in enumerate(path):
-            pat = re.compile(title)
+            matches = title if callable(title) else re.compile(title).search
             seen: list[str] = []
             direction = KEY_DOWN
             for _ in range(max_keys):
                 assert hl is not None
-                if pat.search(hl):
+                if matches(hl):
                     break
                 seen.append(hl)
                 self.send_console(direction)
@@ -305,9 +308,9 @@ class Machine:
                 hl = new
             else:
                 hl = None
-            if hl is None or not pat.search(hl):
+            if hl is None or not matches(hl):
                 raise GuestBootError(
-                    f"{self.name}: no menu entry matching {title!r}; passed {seen}\n"
+                    f"{self.name}: no menu entry matching {getattr(title, '__name__', title)!r}; passed {seen}\n"
                     f"--- screen ---\n{self.screen().dump()}\n" + self.console_tail()
                 )
             chosen = hl

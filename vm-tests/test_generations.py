@@ -1,0 +1,120 @@
+"""Scenarios 1, 2, 3 and 5 on one guest per firmware x bootloader combination, as ordered
+steps (a person's afternoon with genman, each step a test):
+
+1. three `genman switch`es; the default and both older entries boot from the menu, each
+   showing its generation number on the kernel command line and its own /etc;
+2. after booting an older entry the default is unchanged; `genman rollback` moves it back
+   one, and the next plain boot takes it;
+3. a broken generation (its service cannot start) is left by picking the previous entry,
+   and `genman switch-generation` makes that the default;
+5. `genman prune --keep 2` leaves exactly two entries, and both boot.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vmlib.images import COMBOS, Combo
+from vmlib.machine import Machine
+from vmlib.scenario import (
+    assert_booted,
+    boot_menu,
+    default_generation,
+    generations,
+    genman,
+    menu_entries,
+    reboot_into,
+    switch,
+)
+
+pytestmark = [pytest.mark.vm, pytest.mark.steps]
+
+
+@pytest.fixture(scope="class")
+def guest(request: pytest.FixtureRequest, image_factory, class_machines) -> Machine:
+    combo: Combo = request.param
+    m = class_machines(combo, image_factory(combo))
+    m.combo = combo  # type: ignore[attr-defined]
+    return m
+
+
+@pytest.mark.parametrize("guest", COMBOS, ids=[c.id for c in COMBOS], indirect=True, scope="class")
+class TestGenerations:
+    def test_1_three_switches(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        guest.start()
+        boot_menu(guest)  # no genman entries yet: the distro entry is all there is
+        for n in (1, 2, 3):
+            seconds = switch(guest, combo, f"gen{n}")
+            print(f"[vm] {combo.id}: switch to generation {n} took {seconds:.1f}s")
+            assert guest.succeed("cat /etc/genman-vm/marker").strip() == f"profile {n}"
+            # The changed service was restarted onto its new config.
+            assert guest.succeed("cat /run/demo/a.seen").strip() == f"a-{n}"
+        gens = generations(guest, combo)
+        assert sorted(gens) == [1, 2, 3]
+        assert default_generation(guest, combo) == 3
+        assert all(g["boot_entry"] for g in gens.values()), gens
+        assert sorted(menu_entries(guest, combo)) == [1, 2, 3]
+
+    def test_1_default_boots_newest(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        seconds = reboot_into(guest, combo, expect_default=3)
+        print(f"[vm] {combo.id}: boot to generation 3 (default) took {seconds:.1f}s")
+        assert_booted(guest, combo, 3, "profile 3")
+        assert guest.succeed("cat /run/demo/a.seen").strip() == "a-3"
+
+    @pytest.mark.parametrize("n", [2, 1])
+    def test_1_older_entry_from_menu(self, guest: Machine, n: int) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        seconds = reboot_into(guest, combo, generation=n)
+        print(f"[vm] {combo.id}: boot to generation {n} (menu) took {seconds:.1f}s")
+        assert_booted(guest, combo, n, f"profile {n}")
+        assert guest.succeed("cat /etc/demo/a.conf").strip() == f"a-{n}"
+        assert guest.succeed("cat /run/demo/a.seen").strip() == f"a-{n}"
+
+    def test_2_default_unchanged_after_menu_pick(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        # Booted 1 from the menu (previous step); the default stays 3 and status says so.
+        assert default_generation(guest, combo) == 3
+        status = genman(guest, combo, "status")
+        text = status.out + status.err
+        assert "3" in text and "1" in text, text
+        assert "default" in text.lower(), text
+
+    def test_2_rollback(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        genman(guest, combo, "rollback")
+        assert default_generation(guest, combo) == 2
+        reboot_into(guest, combo, expect_default=2)
+        assert_booted(guest, combo, 2, "profile 2")
+
+    def test_3_broken_generation(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        # demo-a refuses its new config: genman switches but reports failed services (4).
+        switch(guest, combo, "broken", ok=(4,))
+        gens = generations(guest, combo)
+        assert max(gens) == 4 and gens[4]["default"], gens
+        reboot_into(guest, combo, expect_default=4)
+        assert_booted(guest, combo, 4, "profile broken")
+        guest.fail("systemctl is-active --quiet demo-a")
+
+    def test_3_recover_by_previous_entry(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        reboot_into(guest, combo, generation=3)
+        assert_booted(guest, combo, 3, "profile 3")
+        guest.succeed("systemctl is-active --quiet demo-a")
+        genman(guest, combo, "switch-generation 3")
+        assert default_generation(guest, combo) == 3
+        reboot_into(guest, combo, expect_default=3)
+        assert_booted(guest, combo, 3, "profile 3")
+
+    def test_5_prune_keep_2(self, guest: Machine) -> None:
+        combo: Combo = guest.combo  # type: ignore[attr-defined]
+        genman(guest, combo, "prune --keep 2")
+        gens = generations(guest, combo)
+        assert sorted(gens) == [3, 4], gens
+        assert sorted(menu_entries(guest, combo)) == [3, 4]
+        reboot_into(guest, combo, expect_default=3)
+        assert_booted(guest, combo, 3, "profile 3")
+        reboot_into(guest, combo, generation=4)
+        assert_booted(guest, combo, 4, "profile broken")
+        guest.shutdown()

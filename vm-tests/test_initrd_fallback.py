@@ -1,0 +1,39 @@
+"""The initrd hook in a real boot (initramfs-tools, klibc, no busybox): an entry whose
+init= is gone falls back to the default generation with a message on the console,
+instead of the initramfs' own fallback to /sbin/init (which would boot without any
+genman /etc) or a panic."""
+
+from __future__ import annotations
+
+import pytest
+from vmlib.images import Combo
+from vmlib.scenario import boot_menu, booted_generation, etc_marker, menu_path, switch
+from vmlib.scenario import title_matcher
+
+pytestmark = pytest.mark.vm
+
+COMBO = Combo("uefi", "systemd-boot")
+
+
+def test_entry_with_missing_init_boots_the_default(image_factory, machines) -> None:
+    m = machines(COMBO, image_factory(COMBO))
+    m.start()
+    boot_menu(m)
+    m.succeed("test -x /usr/share/genman/initrd/genman-initrd.sh || test -r /usr/share/genman/initrd/genman-initrd.sh")
+    switch(m, COMBO, "gen1")
+    switch(m, COMBO, "gen2")
+    # Break generation 1 the way a half-finished gc or a disk error would: its init goes.
+    init = m.succeed("sed -n 's/.* init=\\([^ ]*\\).*/\\1/p' /boot/efi/loader/entries/genman-1.conf").strip()
+    assert init.startswith("/var/lib/genman/"), init
+    m.succeed(f"chmod u+w $(dirname {init}) 2>/dev/null; rm -f {init} && sync")
+    path = menu_path(m, COMBO, 1)
+
+    m.reboot()
+    m.select_boot_entry(*[title_matcher(t) for t in path])
+    m.wait_for_console_text(r"genman: .*missing or not executable; booting the default generation instead \(2\)", 120)
+    m.wait_for_agent(180)
+    assert booted_generation(m) == 1  # what the menu entry said...
+    assert etc_marker(m) == "profile 2"  # ...but the default generation's /etc is live
+    report = m.succeed("cat /run/genman/initrd-fallback")
+    assert f"requested={init}" in report and "chosen=/var/lib/genman/default/init" in report
+    m.shutdown()
