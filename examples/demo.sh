@@ -1,7 +1,7 @@
 #!/bin/sh
 # genman's main job on the built-in example, in a sandbox root (nothing on this host changes):
-# builds generations of examples/fra1, changes one template variable, and shows
-# list-generations and a diff. Run as root on Debian 12; it installs what it needs.
+# builds and switches generations of examples/fra1 with boot entries on a sandbox ESP,
+# changes one template variable, then shows list-generations, diff, rollback and prune. Run as root on Debian 12; it installs what it needs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 sh "$here/tools/bootstrap.sh"
@@ -24,24 +24,51 @@ cp -r "$here/examples/fra1" "$work/fra1"
 cp -r "$here/examples/packages" "$work/packages"
 profile="$work/fra1/profile.toml"
 
-step "genman build: generation 1"
-"$genman" --root "$root" build "$profile"
+esp="$root/boot/efi"
+mkdir -p "$esp"
+# A sandbox has no firmware to probe: name the ESP and the bootloader.
+g() { "$genman" --root "$root" --esp "$esp" --bootloader systemd-boot "$@"; }
+
+step "genman build: generation 1 (nothing live changes yet)"
+g build "$profile"
 
 step "the same profile again: no new generation"
-"$genman" --root "$root" build "$profile"
+g build "$profile"
 
-step "change one template variable (ltnet_index 3 -> 4) and build: generation 2"
+step "genman switch: activate generation 1, write its boot entry, make it the default"
+g switch "$profile"
+echo "/etc/motd -> $(readlink "$root/etc/motd"):"
+sed 's/^/  /' "$root/etc/motd"
+
+step "change one template variable (ltnet_index 3 -> 4): what would switch do?"
 sed -i 's/^ltnet_index = 3/ltnet_index = 4/' "$profile"
-"$genman" --root "$root" build "$profile"
+g switch --dry-run "$profile"
+
+step "genman switch: generation 2"
+g switch "$profile"
 
 step "genman list-generations"
-"$genman" --root "$root" list-generations
+g list-generations
 
 step "genman diff 1 2"
-"$genman" --root "$root" diff 1 2
+g diff 1 2
 
-step "unchanged files are shared: the store holds one copy of each"
+step "unchanged files are shared: one copy of each in the store"
 ls "$root/var/lib/genman/store" | sed 's/^/  /'
+
+step "one boot entry per generation, one copy of the kernel on the ESP"
+for e in "$esp"/loader/entries/*.conf; do echo "--- ${e#"$root"}"; sed 's/^/  /' "$e"; done
+echo "--- /boot/efi/EFI/genman:"
+ls "$esp/EFI/genman" | sed 's/^/  /'
+
+step "genman rollback: generation 1 is live and the default again, /etc included"
+g rollback
+g status
+sed 's/^/  \/etc\/motd: /' "$root/etc/motd"
+
+step "genman prune --keep 1: never the default or the active generation"
+g prune --keep 1
+g list-generations
 
 echo
 echo "sandbox left in $work (remove it with: rm -rf $work)"

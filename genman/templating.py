@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 import types
@@ -20,6 +21,12 @@ def host_facts() -> dict[str, str]:
         "architecture": platform.machine(),
         "kernel": platform.release(),
     }
+
+
+def _shown(path: Path) -> str:
+    """As the user would type it from here, unless that climbs far up the tree."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("../..") else rel
 
 
 def _environment(search_dir: Path | None) -> jinja2.Environment:
@@ -54,7 +61,7 @@ def render(
     if template_file is not None:
         env = _environment(template_file.parent)
         name = template_file.name
-        shown = str(template_file)
+        shown = _shown(template_file)
     else:
         env = _environment(None)
         name = "<text>"
