@@ -1,6 +1,8 @@
 """The POSIX sh scripts a generation carries: `init` (run as init= at boot) and `activate`.
 
 They are rendered from package templates and become part of the generation's content.
+`activate` carries the generation's /etc entries baked in, computed by the same
+`plan.desired_etc` the Python activation uses, so both make the same /etc.
 """
 
 from __future__ import annotations
@@ -8,10 +10,14 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from genman.layout import Layout
 from genman.manifest import Manifest
 
 if TYPE_CHECKING:
     import jinja2
+
+# Tried in order after the profile's [system] init.
+FALLBACK_INITS = ("/lib/systemd/systemd", "/sbin/init")
 
 
 def _env() -> jinja2.Environment:
@@ -28,12 +34,22 @@ def _env() -> jinja2.Environment:
 
 
 def render(manifest: Manifest) -> dict[str, str]:
-    env = _env()
-    copies = [
-        (path, f"{e.mode or 0o644:04o}", e.uid or 0, e.gid or 0)
-        for path, e in sorted(manifest.etc.items()) if e.is_copy
+    from genman.plan import PATH_PROFILE, CopyWant, LinkWant, desired_etc
+
+    links: list[tuple[str, str]] = []
+    copies: list[tuple[str, str, str, int, int]] = []
+    for path, want in sorted(desired_etc(manifest).items()):
+        match want:
+            case LinkWant(target):
+                links.append((path, target))
+            case CopyWant(store, mode, uid, gid):
+                copies.append((path, str(Layout.store_dir / store), f"{mode:04o}", uid, gid))
+    inits = ([manifest.init] if manifest.init else []) + [
+        i for i in FALLBACK_INITS if i != manifest.init
     ]
-    ctx = {"manifest": manifest, "copies": copies, "paths": sorted(manifest.etc)}
+    env = _env()
+    ctx = {"manifest": manifest, "links": links, "copies": copies,
+           "path_profile": PATH_PROFILE, "inits": " ".join(inits)}
     return {
         "init": env.get_template("init.sh.j2").render(ctx),
         "activate": env.get_template("activate.sh.j2").render(ctx),
