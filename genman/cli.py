@@ -327,6 +327,155 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"warning: {w}", err=True)
 
 
+def _print_plan(lines: list[str], dry_run: bool) -> None:
+    """Warnings to stderr; the plan (for --dry-run) to stdout."""
+    for line in lines:
+        if line.startswith("warning: "):
+            click.echo(line, err=True)
+        elif dry_run:
+            click.echo(line)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="Keep the N newest generations.")
+@click.option("--older-than", metavar="AGE",
+              help="Remove generations older than AGE (30d, 12h, 2w). With --keep: only "
+                   "those that are both outside the N newest and older than AGE.")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.pass_context
+def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run: bool) -> None:
+    """Delete old generations, their boot entries and boot files, then collect garbage.
+
+    Never removed: the default, active, booted and pinned generations.
+
+    \b
+    Examples:
+      genman prune --keep 5
+      genman prune --older-than 30d --dry-run
+    """
+    from genman import operations
+    from genman.prune import freed_text
+
+    plan = operations.prune(opts_of(ctx), keep, older_than, dry_run)
+    _print_plan(plan.describe(), dry_run)
+    if dry_run:
+        return
+    for n, why in plan.spared:
+        click.echo(f"kept generation {n}: {why}", err=True)
+    if plan.generations:
+        click.echo("removed generations " + ", ".join(map(str, plan.generations)))
+    else:
+        click.echo("no generation removed")
+    click.echo(freed_text(plan.freed()))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.pass_context
+def gc(ctx: click.Context, dry_run: bool) -> None:
+    """Remove store paths and boot files no generation references.
+
+    Paths of the active and booted system and of an interrupted switch are kept.
+
+    \b
+    Examples:
+      genman gc --dry-run
+      genman gc
+    """
+    from genman import operations
+    from genman.prune import freed_text
+
+    plan = operations.gc(opts_of(ctx), dry_run)
+    _print_plan(plan.describe(), dry_run)
+    if not dry_run:
+        click.echo(f"removed {len(plan.store.paths)} store paths; {freed_text(plan.freed())}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("number", type=int)
+@click.pass_context
+def pin(ctx: click.Context, number: int) -> None:
+    """Pin generation NUMBER: prune never removes it.
+
+    \b
+    Example:
+      genman pin 12
+    """
+    from genman import operations
+
+    changed = operations.pin(opts_of(ctx), number, True)
+    click.echo(f"pinned generation {number}" if changed else f"generation {number} was pinned")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("number", type=int)
+@click.pass_context
+def unpin(ctx: click.Context, number: int) -> None:
+    """Unpin generation NUMBER: prune may remove it again.
+
+    \b
+    Example:
+      genman unpin 12
+    """
+    from genman import operations
+
+    changed = operations.pin(opts_of(ctx), number, False)
+    click.echo(f"unpinned generation {number}" if changed
+               else f"generation {number} was not pinned")
+
+
+@cli.command("boot-once", context_settings=CONTEXT)
+@click.argument("number", type=int)
+@click.pass_context
+def boot_once(ctx: click.Context, number: int) -> None:
+    """Boot generation NUMBER at the next boot only; later boots use the default again.
+
+    GRUB: grubenv next_entry (like grub-reboot). systemd-boot: the LoaderEntryOneShot EFI
+    variable (bootctl set-oneshot); under --root, loader.conf's default, put back at the
+    next boot from /var/lib/genman/boot-once.
+
+    \b
+    Example:
+      genman boot-once 4     # try generation 4 once; a reset brings back the default
+    """
+    from genman import operations
+
+    click.echo(operations.boot_once(opts_of(ctx), number))
+
+
+@cli.group(context_settings=CONTEXT)
+def bootloader() -> None:
+    """Set up the bootloader for genman's entries.
+
+    \b
+    Example:
+      genman bootloader install
+    """
+
+
+@bootloader.command("install", context_settings=CONTEXT)
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.pass_context
+def bootloader_install(ctx: click.Context, dry_run: bool) -> None:
+    """Install genman's hook and write entries for every generation.
+
+    GRUB: writes /etc/grub.d/09_genman, which makes the host's grub.cfg load
+    /boot/genman/grub.cfg above the distribution's entries, and runs update-grub once (on
+    a live root; under --root, run it in the target yourself). Later switches rewrite only
+    genman's file. systemd-boot: checks it is installed on the ESP and writes the entries.
+
+    \b
+    Examples:
+      genman bootloader install --dry-run
+      genman --bootloader grub bootloader install
+    """
+    from genman import operations
+
+    plan = operations.bootloader_install(opts_of(ctx), dry_run)
+    _print_plan(plan.describe(), True)
+
+
 def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     if hint:

@@ -32,3 +32,43 @@ def diff(opts: Options, a: int, b: int) -> Diff:
 
     return diff_manifests(generation.manifest_of(opts.layout, a),
                           generation.manifest_of(opts.layout, b))
+
+
+# --- boot entries, prune, gc, pins (genman.bootloader, genman.prune, genman.gc) ---
+
+
+def prune(opts: Options, keep: int | None, older_than: str | None, dry_run: bool) -> Any:
+    from genman import prune as prune_mod
+
+    age = prune_mod.parse_age(older_than) if older_than is not None else None
+    return prune_mod.prune(opts, keep=keep, older_than=age, dry_run=dry_run)
+
+
+def gc(opts: Options, dry_run: bool) -> Any:
+    from genman import gc as gc_mod
+
+    return gc_mod.gc(opts, dry_run=dry_run)
+
+
+def pin(opts: Options, number: int, on: bool) -> bool:
+    from genman import prune as prune_mod
+
+    return prune_mod.pin(opts, number, on)
+
+
+def boot_once(opts: Options, number: int) -> str:
+    from genman.bootloader import ops
+
+    with locked(opts.layout):
+        return ops.boot_once(opts, number)
+
+
+def bootloader_install(opts: Options, dry_run: bool) -> Any:
+    from genman.bootloader import ops
+    from genman.prune import maintenance
+
+    with maintenance(opts):
+        plan = ops.plan_install(opts)
+        if not dry_run:
+            ops.execute_install(opts, plan)
+        return plan
