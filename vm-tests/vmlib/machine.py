@@ -398,13 +398,22 @@ class Machine:
         if self._agent is None:
             self.wait_for_agent()
         req = {"id": next(self._ids), "cmd": cmd, "timeout": timeout * TIME_SCALE, "nowait": nowait}
+        started = time.monotonic()
         # The agent's own timeout fires first; ours only catches a dead channel.
         reply = self._request(req, time.monotonic() + timeout * TIME_SCALE + 30)
         if reply is None:
             raise GuestBootError(f"{self.name}: no answer to {cmd!r} within {timeout:.0f}s\n" + self.console_tail())
         out = base64.b64decode(str(reply.get("out", ""))).decode(errors="replace")
         err = base64.b64decode(str(reply.get("err", ""))).decode(errors="replace")
-        return Result(int(reply["rc"]), out, err)  # type: ignore[call-overload]
+        res = Result(int(reply["rc"]), out, err)  # type: ignore[call-overload]
+        # Every command with its output, next to the console logs: the first place to look.
+        with open(self.workdir / f"{self.name}-commands.log", "a") as log:
+            log.write(
+                f"=== boot {self.boots} +{started - self.started_at:.1f}s ({time.monotonic() - started:.1f}s)"
+                f" rc={res.rc}{' nowait' if nowait else ''}: {cmd}\n{out}"
+                + (f"--- stderr ---\n{err}" if err else "")
+            )
+        return res
 
     def succeed(self, cmd: str, timeout: float = 300) -> str:
         """Run `cmd` with /bin/sh in the guest; its stdout, or GuestCommandError."""
