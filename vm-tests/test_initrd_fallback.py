@@ -37,3 +37,27 @@ def test_entry_with_missing_init_boots_the_default(image_factory, machines) -> N
     report = m.succeed("cat /run/genman/initrd-fallback")
     assert f"requested={init}" in report and "chosen=/var/lib/genman/default/init" in report
     m.shutdown()
+
+
+VAR_COMBO = Combo("uefi", "systemd-boot", separate_var=True)
+
+
+def test_generation_on_separate_var_boots(image_factory, machines) -> None:
+    """/var (and so every generation's init=) on its own partition: the initramfs mounts
+    only /, so without genman's hook the kernel's init= is not there and initramfs-tools
+    falls back to /sbin/init — booting without the generation's /etc."""
+    m = machines(VAR_COMBO, image_factory(VAR_COMBO))
+    m.start()
+    boot_menu(m)
+    assert m.succeed("findmnt -no SOURCE /var").strip() != m.succeed("findmnt -no SOURCE /").strip()
+    switch(m, VAR_COMBO, "gen1")
+    m.succeed("sync")
+    m.reboot()
+    m.wait_for_console_text(r"genman: mounting LABEL=genvar on /var", 120)
+    m.wait_for_agent(180)
+    assert booted_generation(m) == 1
+    assert etc_marker(m) == "profile 1"
+    m.succeed("test ! -e /run/genman/initrd-fallback")
+    assert m.succeed("findmnt -no TARGET /var").strip() == "/var"
+    m.succeed("systemctl is-system-running --wait || systemctl --failed --no-legend | (! grep .)", timeout=120)
+    m.shutdown()

@@ -23,6 +23,8 @@ ESP_START = 2048  # sectors
 ESP_MIB = 256
 ROOT_MIB = 4096
 ROOT_LABEL = "genroot"
+VAR_LABEL = "genvar"
+VAR_MIB = 2048
 ESP_LABEL = "ESP"
 KERNEL_PARAMS = f"root=LABEL={ROOT_LABEL} rw console=ttyS0 panic=-1"
 GRUB_MODULES = (
@@ -36,12 +38,13 @@ class Combo:
     firmware: str  # uefi | bios
     bootloader: str  # systemd-boot | grub
     variant: str = "systemd"  # guest init: systemd | sysvinit
+    separate_var: bool = False  # /var on its own partition (label genvar)
 
     @property
     def id(self) -> str:
         loader = "sdboot" if self.bootloader == "systemd-boot" else self.bootloader
         suffix = "" if self.variant == "systemd" else f"-{self.variant}"
-        return f"{self.firmware}-{loader}{suffix}"
+        return f"{self.firmware}-{loader}{suffix}{'-var' if self.separate_var else ''}"
 
     @property
     def has_esp(self) -> bool:
@@ -93,6 +96,8 @@ def prepare_tree(combo: Combo, dest: Path) -> Path:
     install_genman(tree)
     install_profiles(tree)
     fstab = [f"LABEL={ROOT_LABEL} / ext4 errors=remount-ro 0 1"]
+    if combo.separate_var:
+        fstab.append(f"LABEL={VAR_LABEL} /var ext4 defaults 0 2")
     if combo.has_esp:
         # pass 0: the guest has no fsck.vfat (dosfstools is not in the package list).
         fstab.append(f"LABEL={ESP_LABEL} /boot/efi vfat umask=0077 0 0")
@@ -246,18 +251,43 @@ def make_disk(combo: Combo, tree: Path, out: Path) -> Path:
     if out.exists():
         out.unlink()
     root_start = ESP_START + ESP_MIB * 2048 if combo.has_esp else ESP_START
-    total = (root_start + ROOT_MIB * 2048 + 2048) * SECTOR
+    var_start = root_start + ROOT_MIB * 2048
+    total = (var_start + (VAR_MIB * 2048 if combo.separate_var else 0) + 2048) * SECTOR
     run(["truncate", "-s", str(total), str(out)])
+    linux = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
     if combo.has_esp:
         table = (
             "label: gpt\n"
             f"start={ESP_START}, size={ESP_MIB}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\n"
-            f"start={root_start}, size={ROOT_MIB}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n"
+            f"start={root_start}, size={ROOT_MIB}MiB, type={linux}, name=root\n"
         )
+        if combo.separate_var:
+            table += f"start={var_start}, size={VAR_MIB}MiB, type={linux}, name=var\n"
     else:
         table = f"label: dos\nstart={root_start}, size={ROOT_MIB}MiB, type=83, bootable\n"
+        if combo.separate_var:
+            table += f"start={var_start}, size={VAR_MIB}MiB, type=83\n"
     run(["sfdisk", "-q", str(out)], input=table)
+    if combo.separate_var:
+        # /var's contents go to their own file system; the root keeps an empty mount point.
+        var = tree / "var"
+        var_moved = tree.parent / "var-staged"
+        if var_moved.exists():
+            shutil.rmtree(var_moved)
+        var.rename(var_moved)
+        var.mkdir()
+        try:
+            run(["mkfs.ext4", "-q", "-F", "-L", VAR_LABEL, "-E", f"offset={var_start * SECTOR}",
+                 "-d", str(var_moved), str(out), f"{VAR_MIB}M"])
+            return _make_rest(combo, tree, out, root_start)
+        finally:
+            var.rmdir()
+            var_moved.rename(var)
+    return _make_rest(combo, tree, out, root_start)
 
+
+def _make_rest(combo: Combo, tree: Path, out: Path, root_start: int) -> Path:
+    """The ESP and the root file system (and GRUB's BIOS stages) into the partitioned image."""
     esp_stage = esp_dir_for(tree)
     moved: Path | None = None
     if combo.has_esp:
