@@ -51,7 +51,7 @@ def test_loader_paths_are_relative_to_the_file_system() -> None:
     assert fs.loader_path(Path("/x/boot/genman/k")) == "/genman/k"
     assert fs.grub_module == "ext2"
     assert FsInfo(Path("/"), "tmpfs").grub_module is None
-    assert FsInfo(Path("/"), "ext4", crypt=True).grub_module is None
+    assert FsInfo(Path("/"), "ext4", layered=True).grub_module is None
 
 
 def test_detects_systemd_boot_grub_or_none(sandbox: Sandbox) -> None:

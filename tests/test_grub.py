@@ -118,7 +118,7 @@ class FakeProbe(Probe):
     def _uuid(self, m: Mount) -> str | None:
         return self.uuids.get(m.dev)
 
-    def _is_crypt(self, dev: str, depth: int = 0) -> bool:
+    def _is_layered(self, dev: str) -> bool:
         return dev == "254:0"
 
 

@@ -3,7 +3,7 @@ others in the `genman-older` submenu), sourced from the host's grub.cfg by the h
 `/etc/grub.d/09_genman`; the default and boot-once through grubenv.
 
 Kernels are used from the store when GRUB can read the file system holding it (ext2/3/4,
-btrfs, xfs, … not encrypted); otherwise, or when that is unknown (a --root tree that is not
+btrfs, xfs, … not on LUKS/LVM/md); otherwise, or when that is unknown (a --root tree that is not
 a mount point), they are copied once per content to /boot/genman/. Each entry finds its
 file system by UUID; where the UUID is unknown, by `search --file` of its own kernel (whose
 name carries a content hash, so it is unique).

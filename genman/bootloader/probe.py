@@ -46,12 +46,14 @@ class FsInfo:
     mount: Path
     fstype: str | None = None
     uuid: str | None = None
-    crypt: bool = False
+    # On a device-mapper (LUKS, LVM) or md RAID device: GRUB reads those only with modules
+    # its core image may lack, so kernels are copied to /boot instead.
+    layered: bool = False
 
     @property
     def grub_module(self) -> str | None:
         """The GRUB module that reads it, or None when GRUB cannot (or it is unknown)."""
-        if self.crypt or self.fstype is None:
+        if self.layered or self.fstype is None:
             return None
         return GRUB_MODULE.get(self.fstype)
 
@@ -127,7 +129,7 @@ class Probe:
             # outside it (--boot-dir) is taken to be the root of its own file system.
             base = self.root if _within(path, self.root) else path
             return FsInfo(base)
-        return FsInfo(m.point, m.fstype, self._uuid(m), self._is_crypt(m.dev))
+        return FsInfo(m.point, m.fstype, self._uuid(m), self._is_layered(m.dev))
 
     def _udev_props(self, dev: str) -> dict[str, str]:
         try:
@@ -155,22 +157,9 @@ class Probe:
                 pass
         return uuid if uuid and _UUID_OK.match(uuid) else None
 
-    def _is_crypt(self, dev: str, depth: int = 0) -> bool:
+    def _is_layered(self, dev: str) -> bool:
         sys_dev = Path("/sys/dev/block") / dev
-        try:
-            if (sys_dev / "dm/uuid").read_text().startswith("CRYPT-"):
-                return True
-            slaves = list((sys_dev / "slaves").iterdir())
-        except OSError:
-            return False
-        for s in slaves:
-            try:
-                sub = (s / "dev").read_text().strip()
-            except OSError:
-                continue
-            if depth < 8 and self._is_crypt(sub, depth + 1):
-                return True
-        return False
+        return (sys_dev / "dm").is_dir() or (sys_dev / "md").is_dir()
 
     def _is_esp(self, path: Path) -> bool:
         if not path.is_dir():
