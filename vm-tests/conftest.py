@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +44,14 @@ REQUIRED_FILES = {
 }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (a CI timeout, `kill`) becomes an interrupt, so fixtures still tear down
+    # and no QEMU is left running in its own session.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
     config.addinivalue_line("markers", "vm: boots real guests under QEMU (vm-tests/)")
     config.addinivalue_line("markers", "steps: ordered steps on one guest; a failed step fails the rest")
 

@@ -15,6 +15,8 @@ the firmware, and each boot costs ~30-45 s under TCG.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from vmlib.images import COMBOS, ROOT_LABEL, Combo
 from vmlib.machine import Machine
@@ -35,11 +37,12 @@ OTHER_COMBOS = [c for c in COMBOS if c not in LIFECYCLE_COMBOS]
 
 
 @pytest.fixture(scope="class")
-def guest(request: pytest.FixtureRequest, image_factory, class_machines) -> Machine:
+def guest(request: pytest.FixtureRequest, image_factory, class_machines) -> Iterator[Machine]:
     combo: Combo = request.param
     m = class_machines(combo, image_factory(combo))
     m.combo = combo  # type: ignore[attr-defined]
-    return m
+    yield m
+    m.kill()  # before the next combination's guest starts: two TCG guests would crawl
 
 
 def combo_of(guest: Machine) -> Combo:

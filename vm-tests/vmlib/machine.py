@@ -11,6 +11,7 @@ test with the console tail and the log path, never a hang or a harness crash.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import itertools
 import json
@@ -72,6 +73,16 @@ def kvm_usable() -> bool:
         return False
     os.close(fd)
     return True
+
+
+_running: set[Machine] = set()
+
+
+@atexit.register
+def _kill_all() -> None:
+    """Last resort: no guest outlives the harness (QEMU runs in its own session)."""
+    for m in list(_running):
+        m.kill()
 
 
 class Machine:
@@ -155,6 +166,7 @@ class Machine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        _running.add(self)
         threading.Thread(target=self._reader, args=(self.proc, self.log_path), daemon=True).start()
 
     def _reader(self, proc: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -180,6 +192,7 @@ class Machine:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
+        _running.discard(self)
         self._close_agent()
 
     def wait_exit(self, timeout: float) -> None:

@@ -122,7 +122,8 @@ class Screen:
         for r in sorted(self.rows):
             cells = [c for c in self.rows[r].values() if c.ch.strip()]
             if cells and sum(c.hi for c in cells) * 2 > len(cells):
-                text = "".join(c.ch for _, c in sorted(self.rows[r].items())).strip()
+                # Only the highlighted run: GRUB draws the box border around it unhighlighted.
+                text = "".join(c.ch for _, c in sorted(self.rows[r].items()) if c.hi).strip()
                 if best is None or len(text) > len(best):
                     best = text
         return best
