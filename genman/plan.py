@@ -142,11 +142,15 @@ class MoveAside:
 @dataclass(frozen=True)
 class FlipStatic:
     target: str | None
+    # Managed links whose content changes with the flip (shown, nothing else to do).
+    changed: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.target is None:
             return "etc: remove /etc/static"
-        return f"etc: /etc/static -> {self.target}"
+        return "\n".join([f"etc: /etc/static -> {self.target}"]
+                         + [f"etc: ~ /etc/{p} (new content through /etc/static)"
+                            for p in self.changed])
 
 
 @dataclass(frozen=True)
@@ -256,7 +260,8 @@ class Plan:
     actions: tuple[PlanAction, ...]
 
     def describe(self) -> list[str]:
-        return [a.describe() for a in self.actions] or ["nothing to do"]
+        return [line for a in self.actions for line in a.describe().splitlines()] or [
+            "nothing to do"]
 
     @property
     def service_changes(self) -> tuple[ServiceChange, ...]:
@@ -286,8 +291,10 @@ def _conflict_error(paths: list[str]) -> GenmanError:
     )
 
 
-def plan_etc(state: SystemState, target: Target | None, *, backup: bool) -> list[PlanAction]:
-    """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else."""
+def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
+             old_manifest: Manifest | None = None) -> list[PlanAction]:
+    """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else.
+    `old_manifest` (what is live now) only serves to name links whose content changes."""
     old = state.ledger or Ledger()
     managed = old.files
     want = desired_etc(target.manifest) if target else {}
@@ -365,7 +372,12 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool) -> list
     body += asides
     body += [MakeDir(d) for d in mkdirs]
     if state.static_target != static:
-        body.append(FlipStatic(static))
+        before = old_manifest.etc if old_manifest else {}
+        changed = tuple(sorted(
+            p for p, e in (target.manifest.etc.items() if target else ())
+            if not e.is_copy and p in before and before[p].store != e.store
+            and not any(isinstance(a, PutLink) and a.path == p for a in puts)))
+        body.append(FlipStatic(static, changed))
     body += puts
     body += [Remove(p) for p in stale]
     body += [RemoveDir(d) for d in rmdirs]
@@ -415,13 +427,11 @@ def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> P
         new = target.manifest if target else None
         changes = plan_services(old, new)
         actions += [Service(c, state.live) for c in changes if c.action is SvcAction.STOP]
-        actions += plan_etc(state, target, backup=request.backup)
+        actions += plan_etc(state, target, backup=request.backup, old_manifest=old)
         number = target.number if target else None
         if state.markers.active != number:
             actions.append(SetStateLink(StateLink.ACTIVE, number))
-        if unit_files_changed(old, new) and any(
-            c.action in (SvcAction.START, SvcAction.RESTART, SvcAction.RELOAD) for c in changes
-        ):
+        if unit_files_changed(old, new):
             actions.append(DaemonReload(state.live))
         actions += [Service(c, state.live) for c in changes if c.action is not SvcAction.STOP]
     if request.boot is not None:

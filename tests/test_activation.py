@@ -250,6 +250,7 @@ def test_dry_run_changes_nothing_and_prints_the_plan(
     assert "plan for generation 2:" in out
     assert "etc: ~ /etc/secret.conf (file, mode 0640" in out
     assert "etc: + /etc/new/x -> /etc/static/new/x" in out
+    assert "etc: ~ /etc/motd (new content through /etc/static)" in out
     assert "etc: - /etc/d1/d2/f1" in out
     assert "etc: rmdir /etc/d1/d2 (genman made it; now empty)" in out
     assert "services: reload web (web): changed: web.conf" in out

@@ -94,7 +94,7 @@ def test_switch_removes_stale_paths_and_the_dirs_genman_made() -> None:
     final = ledger("t2", (Kind.LINK, "motd"), (Kind.COPY, "secret"))
     assert plan == Plan((
         WriteLedger(L1.union(final, f"{STORE}/t2"), final=False),
-        FlipStatic(f"{STORE}/t2/etc"),
+        FlipStatic(f"{STORE}/t2/etc", changed=("motd",)),  # aaa-motd -> ccc-motd
         PutCopy("secret", "ddd-secret", 0o600, 0, 42, False),
         Remove("a/b/conf"),
         RemoveDir("a/b"),
