@@ -34,9 +34,9 @@ def genman(m: Machine, combo: Combo, args: str, ok: tuple[int, ...] = (0,), time
     return res
 
 
-def switch(m: Machine, combo: Combo, profile: str, ok: tuple[int, ...] = (0,)) -> float:
+def switch(m: Machine, combo: Combo, profile: str, ok: tuple[int, ...] = (0,), timeout: float = 300) -> float:
     started = time.monotonic()
-    genman(m, combo, f"switch {PROFILES}/{profile}.toml", ok=ok)
+    genman(m, combo, f"switch {PROFILES}/{profile}.toml", ok=ok, timeout=timeout)
     return time.monotonic() - started
 
 
