@@ -9,6 +9,14 @@ genman="${GENMAN_VENV:-$here/.venv}/bin/genman"
 
 work=${GENMAN_DEMO_DIR:-$(mktemp -d /tmp/genman-demo.XXXXXX)}
 root="$work/root"
+# Links in the sandbox name target paths (/etc/static/...), as they must to boot: follow
+# them the way the target will, inside the root.
+show_in_root() {
+  "${GENMAN_VENV:-$here/.venv}/bin/python" -c 'import sys; from pathlib import Path, PurePosixPath
+from genman.profile import resolve_in_root
+r = Path(sys.argv[1]); real = resolve_in_root(r, PurePosixPath(sys.argv[2]))
+sys.stdout.write((r / str(real).lstrip("/")).read_text())' "$root" "$1" | sed "s|^|  $1: |"
+}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "a sandbox root in $root: a few files of a Debian host, with a kernel in /boot"
@@ -37,8 +45,8 @@ g build "$profile"
 
 step "genman switch: activate generation 1, write its boot entry, make it the default"
 g switch "$profile"
-echo "/etc/motd -> $(readlink "$root/etc/motd"):"
-sed 's/^/  /' "$root/etc/motd"
+echo "/etc/motd -> $(readlink "$root/etc/motd")"
+show_in_root /etc/motd
 
 step "change one template variable (ltnet_index 3 -> 4): what would switch do?"
 sed -i 's/^ltnet_index = 3/ltnet_index = 4/' "$profile"
@@ -64,11 +72,13 @@ ls "$esp/EFI/genman" | sed 's/^/  /'
 step "genman rollback: generation 1 is live and the default again, /etc included"
 g rollback
 g status
-sed 's/^/  \/etc\/motd: /' "$root/etc/motd"
+show_in_root /etc/motd
 
-step "genman prune --keep 1: never the default or the active generation"
+step "genman switch-generation 2, then prune --keep 1: generation 1, its entry and files go"
+g switch-generation 2
 g prune --keep 1
 g list-generations
+ls "$esp/loader/entries" | sed 's/^/  loader\/entries\//'
 
 echo
 echo "sandbox left in $work (remove it with: rm -rf $work)"
