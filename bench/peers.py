@@ -1,0 +1,131 @@
+"""The peers: Nix (single-user, private store in the bench's work dir) and Ansible
+(connection: local, applying to a sandbox dir). Nothing they do lands outside work dirs:
+Nix gets NIX_STORE_DIR/NIX_STATE_DIR/NIX_LOG_DIR, Ansible gets ANSIBLE_HOME and its temp
+dirs there too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from measure import Sample, run
+
+
+def version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+    except OSError:
+        return "not installed"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else \
+        "not installed"
+
+
+def nix_version() -> str:
+    return version(["nix-store", "--version"])
+
+
+def ansible_version() -> str:
+    return version(["ansible-playbook", "--version"])
+
+
+def have(cmd: str) -> bool:
+    return shutil.which(cmd) is not None
+
+
+@dataclass(frozen=True)
+class Nix:
+    """One private Nix store + state dir, and one profile in it."""
+
+    dir: Path
+
+    @property
+    def profile(self) -> Path:
+        return self.dir / "profiles" / "bench"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "NIX_CONFIG": "build-users-group =\nauto-optimise-store = false",
+            "NIX_STORE_DIR": str(self.dir / "store"),
+            "NIX_STATE_DIR": str(self.dir / "var"),
+            "NIX_LOG_DIR": str(self.dir / "log"),
+            "NIX_CONF_DIR": str(self.dir / "etc"),  # no /etc/nix/nix.conf of the host
+            "HOME": str(self.dir / "home"),
+        })
+        env.pop("NIX_REMOTE", None)
+        return env
+
+    def init(self) -> None:
+        for d in ("store", "var", "log", "etc", "home", "profiles"):
+            (self.dir / d).mkdir(parents=True, exist_ok=True)
+
+    def add(self, *trees: Path) -> tuple[Sample, list[str]]:
+        s = run(["nix-store", "--add", *map(str, trees)], env=self.env())
+        return s, s.stdout.split()
+
+    def set(self, store_path: str) -> Sample:
+        return run(["nix-env", "-p", str(self.profile), "--set", store_path], env=self.env())
+
+    def list_generations(self) -> Sample:
+        return run(["nix-env", "-p", str(self.profile), "--list-generations"], env=self.env())
+
+    def delete_generations(self, keep: int) -> Sample:
+        return run(["nix-env", "-p", str(self.profile), "--delete-generations", f"+{keep}"],
+                   env=self.env())
+
+    def gc(self) -> Sample:
+        return run(["nix-store", "--gc"], env=self.env())
+
+    def remove(self) -> None:
+        remove(self.dir)
+
+
+@dataclass(frozen=True)
+class Ansible:
+    dir: Path  # ANSIBLE_HOME and temp dirs
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "ANSIBLE_HOME": str(self.dir),
+            "ANSIBLE_LOCAL_TEMP": str(self.dir / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(self.dir / "remote-tmp"),
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_PIPELINING": "True",  # its fastest local setting
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_GATHERING": "explicit",
+            "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        })
+        return env
+
+    def play(self, playbook: Path) -> Sample:
+        return run(["ansible-playbook", "-i", "localhost,", str(playbook)], env=self.env())
+
+
+def remove(path: Path) -> None:
+    """rm -rf, including read-only store directories."""
+    if not os.path.lexists(path):
+        return
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            p = os.path.join(dirpath, d)
+            if not os.path.islink(p):
+                os.chmod(p, 0o755)
+    shutil.rmtree(path)
+
+
+def snapshot(src: Path, dst: Path) -> None:
+    """A full copy (cp -a) of a state tree, to restore later at the same path."""
+    remove(dst)
+    subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
+
+
+def restore(snap: Path, dst: Path) -> None:
+    remove(dst)
+    subprocess.run(["cp", "-a", str(snap), str(dst)], check=True)
