@@ -18,6 +18,9 @@ def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
     # Validate everything before the lock: a bad profile writes nothing under the root.
     prof = profile.load(profile_file, opts.layout)
     with locked(opts.layout):
+        from genman.transaction import recover
+
+        recover(opts, progress)  # an interrupted switch is undone by the next genman run
         return generation.build(prof, opts.layout, progress)
 
 
