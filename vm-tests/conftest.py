@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vmlib.images import COMBOS, Combo, build_image, overlay  # noqa: E402
-from vmlib.machine import OVMF_CODE, OVMF_VARS, Machine  # noqa: E402
+from vmlib.images import COMBOS, Combo, build_image, overlay
+from vmlib.machine import OVMF_CODE, OVMF_VARS, Machine
 
 REQUIRED_TOOLS = {
     "qemu-system-x86_64": "qemu-system-x86",
@@ -53,7 +53,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     config.addinivalue_line("markers", "vm: boots real guests under QEMU (vm-tests/)")
-    config.addinivalue_line("markers", "steps: ordered steps on one guest; a failed step fails the rest")
+    config.addinivalue_line(
+        "markers", "steps: ordered steps on one guest; a failed step fails the rest"
+    )
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -72,12 +74,15 @@ def vm_prereqs() -> None:
     )
     if missing:
         pytest.fail(
-            "vm tests need: apt-get install --no-install-recommends " + " ".join(missing)
+            "vm tests need: apt-get install --no-install-recommends "
+            + " ".join(missing)
             + "  (all of tools/apt-packages.txt)",
             pytrace=False,
         )
     if os.geteuid() != 0:
-        pytest.fail("vm tests build guest trees with debootstrap/chroot: run them as root", pytrace=False)
+        pytest.fail(
+            "vm tests build guest trees with debootstrap/chroot: run them as root", pytrace=False
+        )
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +105,10 @@ def image_factory(vm_prereqs: None, vm_session_dir: Path) -> ImageFactory:
             started = time.monotonic()
             workdir = vm_session_dir / f"{combo.id}{'-' + tag if tag else ''}-{len(built)}"
             built[key] = build_image(combo, workdir, host_prepare)
-            print(f"\n[vm] image {built[key]} built in {time.monotonic() - started:.0f}s", file=sys.stderr)
+            print(
+                f"\n[vm] image {built[key]} built in {time.monotonic() - started:.0f}s",
+                file=sys.stderr,
+            )
         return built[key]
 
     return get
@@ -142,7 +150,9 @@ def _machine_factory(request: pytest.FixtureRequest, workdir: Path) -> Iterator[
 
 
 @pytest.fixture
-def machines(request: pytest.FixtureRequest, tmp_path: Path, vm_prereqs: None) -> Iterator[MachineFactory]:
+def machines(
+    request: pytest.FixtureRequest, tmp_path: Path, vm_prereqs: None
+) -> Iterator[MachineFactory]:
     """machines(combo, base_image) -> a Machine on its own overlay; killed at the end."""
     yield from _machine_factory(request, tmp_path)
 

@@ -32,10 +32,15 @@ def shell(request: pytest.FixtureRequest) -> list[str]:
     for sh in shells():
         if sh[0] == request.param:
             return sh
-    pytest.fail(f"{request.param} not installed: apt-get install busybox-static dash (tools/apt-packages.txt)")
+    pytest.fail(
+        f"{request.param} not installed: "
+        "apt-get install busybox-static dash (tools/apt-packages.txt)"
+    )
 
 
-def make_generation(root: Path, n: int, init_body: str | None = "#!/bin/sh\nexec /sbin/init\n") -> None:
+def make_generation(
+    root: Path, n: int, init_body: str | None = "#!/bin/sh\nexec /sbin/init\n"
+) -> None:
     """Like genman lays it out: generations/N is an absolute link into the store, and the
     store path holds `init`."""
     store = root / STATE / "store" / f"{n:032x}-genman-host"
@@ -72,7 +77,9 @@ def root(tmp_path: Path) -> Path:
     return r
 
 
-def choose(shell: list[str], root: Path, init: str, cmdline: str, env: dict[str, str] | None = None):
+def choose(
+    shell: list[str], root: Path, init: str, cmdline: str, env: dict[str, str] | None = None
+):
     run_dir = root.parent / "run-genman"
     script = f'. "{LIB}"; genman_choose_init "$1" "$2" "$3"'
     res = subprocess.run(
@@ -92,7 +99,9 @@ def gen_init(n: int) -> str:
 
 
 def test_healthy_entry_boots_its_own_init(shell, root):
-    res, report = choose(shell, root, gen_init(2), f"root=LABEL=genroot init={gen_init(2)} genman.generation=2")
+    res, report = choose(
+        shell, root, gen_init(2), f"root=LABEL=genroot init={gen_init(2)} genman.generation=2"
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == gen_init(2)
     assert res.stderr == ""
@@ -185,7 +194,7 @@ def test_separate_var_is_mounted_before_init_is_checked(shell, root, tmp_path):
         "#!/bin/sh\n"
         f'echo "$@" >> "{calls}"\n'
         # last argument is the mount point: fill it as the real mount would
-        'for last; do :; done\n'
+        "for last; do :; done\n"
         f'cp -a "{fake_var}/var/." "$last/"\n'
     )
     fake_mount.chmod(0o755)
@@ -193,7 +202,10 @@ def test_separate_var_is_mounted_before_init_is_checked(shell, root, tmp_path):
     fake_findfs.write_text('#!/bin/sh\n[ "$1" = LABEL=var ] && echo /dev/vdb1\n')
     fake_findfs.chmod(0o755)
     res, _ = choose(
-        shell, root, gen_init(2), f"init={gen_init(2)} genman.generation=2",
+        shell,
+        root,
+        gen_init(2),
+        f"init={gen_init(2)} genman.generation=2",
         env={"GENMAN_MOUNT": str(fake_mount), "GENMAN_FINDFS": str(fake_findfs)},
     )
     assert res.returncode == 0, res.stderr
@@ -211,14 +223,22 @@ def test_state_dir_on_its_own_mount_wins_over_var(shell, root, tmp_path):
     fake_mount.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n')
     fake_mount.chmod(0o755)
     fake_findfs = tmp_path / "fake-findfs"
-    fake_findfs.write_text('#!/bin/sh\necho /dev/disk-for-$1\n')
+    fake_findfs.write_text("#!/bin/sh\necho /dev/disk-for-$1\n")
     fake_findfs.chmod(0o755)
     res, _ = choose(
-        shell, root, gen_init(2), f"init={gen_init(2)} genman.generation=2",
+        shell,
+        root,
+        gen_init(2),
+        f"init={gen_init(2)} genman.generation=2",
         env={"GENMAN_MOUNT": str(fake_mount), "GENMAN_FINDFS": str(fake_findfs)},
     )
     assert calls.read_text().split() == [
-        "-t", "ext4", "-o", "noatime", "/dev/disk-for-UUID=1234", f"{root}/var/lib/genman",
+        "-t",
+        "ext4",
+        "-o",
+        "noatime",
+        "/dev/disk-for-UUID=1234",
+        f"{root}/var/lib/genman",
     ]
     # The generation already existed on the root fs here, so its init is still chosen.
     assert res.stdout.strip() == gen_init(2)
@@ -229,7 +249,10 @@ def test_failed_mount_still_falls_back(shell, root, tmp_path):
     (root / "var").mkdir()
     (root / "etc/fstab").write_text("LABEL=var /var ext4 defaults 0 2\n")
     res, _ = choose(
-        shell, root, gen_init(2), f"init={gen_init(2)} genman.generation=2",
+        shell,
+        root,
+        gen_init(2),
+        f"init={gen_init(2)} genman.generation=2",
         env={"GENMAN_MOUNT": "false", "GENMAN_FINDFS": "echo"},
     )
     assert "mounting /var failed" in res.stderr
@@ -253,9 +276,16 @@ def test_initramfs_tools_script_writes_param_conf(shell, root, tmp_path):
     sandboxed.write_text(script)
     res = subprocess.run(
         [*shell, str(sandboxed)],
-        env={"PATH": os.environ["PATH"], "rootmnt": str(root), "init": gen_init(1),
-             "GENMAN_RUN_DIR": str(tmp_path / "run")},
-        capture_output=True, text=True, timeout=20, check=False,
+        env={
+            "PATH": os.environ["PATH"],
+            "rootmnt": str(root),
+            "init": gen_init(1),
+            "GENMAN_RUN_DIR": str(tmp_path / "run"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
     )
     assert res.returncode == 0, res.stderr
     assert conf.read_text() == f"init=/{STATE}/default/init\n"

@@ -29,7 +29,10 @@ def test_old_generation_boots_after_its_kernel_package_is_purged(image_factory, 
     print(f"[vm] {COMBO.id}: switch with keep_modules took {seconds:.1f}s")
     switch(m, COMBO, "gen2")
     m.succeed(f"dpkg --purge {OLD_KERNEL_PACKAGE}", timeout=300)
-    m.succeed(f"test ! -e /lib/modules/{OLD_KERNEL_VERSION} && test ! -e /boot/vmlinuz-{OLD_KERNEL_VERSION}")
+    m.succeed(
+        f"test ! -e /lib/modules/{OLD_KERNEL_VERSION}"
+        f" && test ! -e /boot/vmlinuz-{OLD_KERNEL_VERSION}"
+    )
 
     reboot_into(m, COMBO, generation=1)
     assert_booted(m, COMBO, 1, "profile old-kernel")
@@ -38,7 +41,10 @@ def test_old_generation_boots_after_its_kernel_package_is_purged(image_factory, 
     assert m.succeed("findmnt -no FSTYPE /boot/efi").strip() == "vfat"
     for mod in PROBE_MODULES:
         m.succeed(f"modprobe {mod} && grep -q '^{mod} ' /proc/modules")
-    m.succeed("systemctl is-system-running --wait || systemctl --failed --no-legend | (! grep .)", timeout=120)
+    m.succeed(
+        "systemctl is-system-running --wait || systemctl --failed --no-legend | (! grep .)",
+        timeout=120,
+    )
 
     # The newest generation, on the kernel that is still installed, is unaffected.
     reboot_into(m, COMBO, expect_default=2)

@@ -49,10 +49,12 @@ def test_power_loss_mid_switch(image_factory, machines) -> None:
         # Distinct profiles every time, so no switch is a no-op "same as newest".
         for name, src in ((f"cut-{k}", "gen2"), (f"after-cut-{k}", "gen3")):
             m.succeed(
-                f"sed 's/^text = \"profile .*/text = \"profile {name}\\\\n\"/' "
+                f'sed \'s/^text = "profile .*/text = "profile {name}\\\\n"/\' '
                 f"{PROFILES}/{src}.toml > {PROFILES}/{name}.toml"
             )
-        m.execute(f"{COMBO.genman_cmd()} switch {PROFILES}/cut-{k}.toml >/dev/null 2>&1", nowait=True)
+        m.execute(
+            f"{COMBO.genman_cmd()} switch {PROFILES}/cut-{k}.toml >/dev/null 2>&1", nowait=True
+        )
         time.sleep(max(0.5, cut * full))
         m.kill()
         print(f"[vm] cut the power {cut * full:.1f}s into a switch")
@@ -61,12 +63,16 @@ def test_power_loss_mid_switch(image_factory, machines) -> None:
         boot_menu(m)
         booted = booted_generation(m)
         default = default_generation(m, COMBO)
-        assert booted == default, f"booted {booted}, default {default} (was {before} before the cut)"
+        assert booted == default, (
+            f"booted {booted}, default {default} (was {before} before the cut)"
+        )
         gens = generations(m, COMBO)
         static = m.succeed("readlink -f /etc/static").strip()
         gen_etc = m.succeed(f"readlink -f /var/lib/genman/generations/{booted}/etc").strip()
         assert static == gen_etc, f"/etc/static -> {static}, generation {booted} has {gen_etc}"
-        assert m.succeed("cat /etc/genman-vm/marker") == m.succeed(f"cat {gen_etc}/genman-vm/marker")
+        assert m.succeed("cat /etc/genman-vm/marker") == m.succeed(
+            f"cat {gen_etc}/genman-vm/marker"
+        )
         genman(m, COMBO, "status")
         entries = menu_entries(m, COMBO)
         assert set(entries) == set(gens), f"entries {sorted(entries)} vs generations {sorted(gens)}"

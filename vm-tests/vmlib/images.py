@@ -23,6 +23,7 @@ ESP_START = 2048  # sectors
 ESP_MIB = 256
 ROOT_MIB = 4096
 ROOT_LABEL = "genroot"
+ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 VAR_LABEL = "genvar"
 VAR_MIB = 2048
 ESP_LABEL = "ESP"
@@ -68,7 +69,9 @@ COMBOS = [
 def run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
     if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed ({res.returncode}):\n{res.stdout}{res.stderr}"
+        )
     return res
 
 
@@ -121,8 +124,19 @@ def install_genman(tree: Path) -> None:
     # Precompiled: the first genman run under TCG otherwise spends seconds compiling.
     # A file that does not compile keeps no .pyc; the guest then reports the error itself.
     subprocess.run(
-        ["python3", "-m", "compileall", "-q", "-s", str(dest), "-p", "/usr/local/lib/genman", str(dest)],
-        capture_output=True, check=False,
+        [
+            "python3",
+            "-m",
+            "compileall",
+            "-q",
+            "-s",
+            str(dest),
+            "-p",
+            "/usr/local/lib/genman",
+            str(dest),
+        ],
+        capture_output=True,
+        check=False,
     )
     wrapper = tree / "usr/local/bin/genman"
     wrapper.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +199,10 @@ def stage_systemd_boot(tree: Path, esp: Path) -> None:
     (esp / "EFI/BOOT").mkdir(parents=True, exist_ok=True)
     shutil.copy(Path("/usr/lib/systemd/boot/efi/systemd-bootx64.efi"), esp / "EFI/BOOT/BOOTX64.EFI")
     (esp / "EFI/systemd").mkdir(parents=True, exist_ok=True)
-    shutil.copy(Path("/usr/lib/systemd/boot/efi/systemd-bootx64.efi"), esp / "EFI/systemd/systemd-bootx64.efi")
+    shutil.copy(
+        Path("/usr/lib/systemd/boot/efi/systemd-bootx64.efi"),
+        esp / "EFI/systemd/systemd-bootx64.efi",
+    )
     entries = esp / "loader/entries"
     entries.mkdir(parents=True, exist_ok=True)
     loader_conf = esp / "loader/loader.conf"
@@ -258,7 +275,7 @@ def make_disk(combo: Combo, tree: Path, out: Path) -> Path:
     if combo.has_esp:
         table = (
             "label: gpt\n"
-            f"start={ESP_START}, size={ESP_MIB}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp\n"
+            f"start={ESP_START}, size={ESP_MIB}MiB, type={ESP_TYPE}, name=esp\n"
             f"start={root_start}, size={ROOT_MIB}MiB, type={linux}, name=root\n"
         )
         if combo.separate_var:
@@ -277,8 +294,21 @@ def make_disk(combo: Combo, tree: Path, out: Path) -> Path:
         var.rename(var_moved)
         var.mkdir()
         try:
-            run(["mkfs.ext4", "-q", "-F", "-L", VAR_LABEL, "-E", f"offset={var_start * SECTOR}",
-                 "-d", str(var_moved), str(out), f"{VAR_MIB}M"])
+            run(
+                [
+                    "mkfs.ext4",
+                    "-q",
+                    "-F",
+                    "-L",
+                    VAR_LABEL,
+                    "-E",
+                    f"offset={var_start * SECTOR}",
+                    "-d",
+                    str(var_moved),
+                    str(out),
+                    f"{VAR_MIB}M",
+                ]
+            )
             return _make_rest(combo, tree, out, root_start)
         finally:
             var.rmdir()
@@ -291,8 +321,21 @@ def _make_rest(combo: Combo, tree: Path, out: Path, root_start: int) -> Path:
     esp_stage = esp_dir_for(tree)
     moved: Path | None = None
     if combo.has_esp:
-        run(["mkfs.vfat", "-F", "32", "-s", "1", "-n", ESP_LABEL, "--offset", str(ESP_START),
-             str(out), str(ESP_MIB * 1024)])
+        run(
+            [
+                "mkfs.vfat",
+                "-F",
+                "32",
+                "-s",
+                "1",
+                "-n",
+                ESP_LABEL,
+                "--offset",
+                str(ESP_START),
+                str(out),
+                str(ESP_MIB * 1024),
+            ]
+        )
         img = f"{out}@@{ESP_START * SECTOR}"
         items = sorted(esp_stage.iterdir())
         if items:
@@ -304,8 +347,21 @@ def _make_rest(combo: Combo, tree: Path, out: Path, root_start: int) -> Path:
         esp_stage.rename(moved)
         esp_stage.mkdir()
     try:
-        run(["mkfs.ext4", "-q", "-F", "-L", ROOT_LABEL, "-E", f"offset={root_start * SECTOR}",
-             "-d", str(tree), str(out), f"{ROOT_MIB}M"])
+        run(
+            [
+                "mkfs.ext4",
+                "-q",
+                "-F",
+                "-L",
+                ROOT_LABEL,
+                "-E",
+                f"offset={root_start * SECTOR}",
+                "-d",
+                str(tree),
+                str(out),
+                f"{ROOT_MIB}M",
+            ]
+        )
     finally:
         if moved is not None:
             esp_stage.rmdir()
@@ -318,11 +374,33 @@ def _make_rest(combo: Combo, tree: Path, out: Path, root_start: int) -> Path:
 def install_grub_bios(disk: Path, workdir: Path) -> None:
     """boot.img in the MBR, core.img right after it; both fit below sector 2048."""
     core = workdir / "core.img"
-    run(["grub-mkimage", "-O", "i386-pc", "-o", str(core), "-p", "(hd0,msdos1)/boot/grub",
-         "biosdisk", *GRUB_MODULES.replace("part_gpt ", "").replace("fat ", "").split()])
+    run(
+        [
+            "grub-mkimage",
+            "-O",
+            "i386-pc",
+            "-o",
+            str(core),
+            "-p",
+            "(hd0,msdos1)/boot/grub",
+            "biosdisk",
+            *GRUB_MODULES.replace("part_gpt ", "").replace("fat ", "").split(),
+        ]
+    )
     if core.stat().st_size > (ESP_START - 1) * SECTOR:
-        raise RuntimeError(f"core.img is {core.stat().st_size} bytes: does not fit before sector 2048")
-    run(["dd", "if=/usr/lib/grub/i386-pc/boot.img", f"of={disk}", "bs=440", "count=1", "conv=notrunc"])
+        raise RuntimeError(
+            f"core.img is {core.stat().st_size} bytes: does not fit before sector 2048"
+        )
+    run(
+        [
+            "dd",
+            "if=/usr/lib/grub/i386-pc/boot.img",
+            f"of={disk}",
+            "bs=440",
+            "count=1",
+            "conv=notrunc",
+        ]
+    )
     run(["dd", f"if={core}", f"of={disk}", "bs=512", "seek=1", "conv=notrunc"])
 
 
@@ -342,15 +420,28 @@ def build_image(combo: Combo, workdir: Path, host_prepare: list[list[str]] | Non
     tree = prepare_tree(combo, workdir)
     stage_bootloader(combo, tree, workdir)
     for raw_args in host_prepare or []:
-        args = [a.replace("{tree}", str(tree)).replace("{esp}", str(esp_dir_for(tree))) for a in raw_args]
+        args = [
+            a.replace("{tree}", str(tree)).replace("{esp}", str(esp_dir_for(tree)))
+            for a in raw_args
+        ]
         env = dict(os.environ, PYTHONPATH=str(REPO))
         log("host: genman " + " ".join(args))
         res = subprocess.run(
-            ["python3", "-m", "genman", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+            ["python3", "-m", "genman", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
-        (workdir / "host-genman.log").open("a").write(f"$ genman {' '.join(args)}\n{res.stdout}{res.stderr}\n")
+        (workdir / "host-genman.log").open("a").write(
+            f"$ genman {' '.join(args)}\n{res.stdout}{res.stderr}\n"
+        )
         if res.returncode != 0:
-            raise AssertionError(f"host-side genman {' '.join(args)} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+            raise AssertionError(
+                f"host-side genman {' '.join(args)} failed ({res.returncode}):\n"
+                f"{res.stdout}{res.stderr}"
+            )
     disk = make_disk(combo, tree, workdir / f"{combo.id}.raw")
     shutil.rmtree(tree)  # 1 GB each; the image has it all
     return disk

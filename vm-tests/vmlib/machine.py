@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -104,7 +105,9 @@ class Machine:
         workdir.mkdir(parents=True, exist_ok=True)
         self.vars = workdir / f"{name}-OVMF_VARS.fd"
         if firmware == "uefi" and not self.vars.exists():
-            shutil.copy(OVMF_VARS, self.vars)  # one per machine: boot-once etc. persist across boots
+            shutil.copy(
+                OVMF_VARS, self.vars
+            )  # one per machine: boot-once etc. persist across boots
         self.boots = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
@@ -119,28 +122,45 @@ class Machine:
 
     def qemu_cmd(self) -> list[str]:
         sock = self.workdir / f"{self.name}-agent.sock"
-        accel = ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg", "-cpu", "max"]
+        fmt = "qcow2" if self.disk.suffix == ".qcow2" else "raw"
+        accel = (
+            ["-accel", "kvm", "-cpu", "host"] if kvm_usable() else ["-accel", "tcg", "-cpu", "max"]
+        )
         cmd = [
             "qemu-system-x86_64",
-            "-machine", "q35" if self.firmware == "uefi" else "pc",
+            "-machine",
+            "q35" if self.firmware == "uefi" else "pc",
             *accel,
-            "-m", str(self.memory_mib),
-            "-smp", str(self.smp),
-            "-display", "none",
-            "-vga", "none",
-            "-monitor", "none",
+            "-m",
+            str(self.memory_mib),
+            "-smp",
+            str(self.smp),
+            "-display",
+            "none",
+            "-vga",
+            "none",
+            "-monitor",
+            "none",
             "-no-reboot",  # a guest reboot ends this QEMU; boot() starts the next one
-            "-chardev", "stdio,id=con,signal=off",
-            "-serial", "chardev:con",
-            "-chardev", f"socket,id=agent,path={sock},server=on,wait=off",
-            "-serial", "chardev:agent",
-            "-drive", f"file={self.disk},if=virtio,format={'qcow2' if self.disk.suffix == '.qcow2' else 'raw'},cache=unsafe",
-            "-nic", "none",
+            "-chardev",
+            "stdio,id=con,signal=off",
+            "-serial",
+            "chardev:con",
+            "-chardev",
+            f"socket,id=agent,path={sock},server=on,wait=off",
+            "-serial",
+            "chardev:agent",
+            "-drive",
+            f"file={self.disk},if=virtio,format={fmt},cache=unsafe",
+            "-nic",
+            "none",
         ]
         if self.firmware == "uefi":
             cmd += [
-                "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-                "-drive", f"if=pflash,format=raw,unit=1,file={self.vars}",
+                "-drive",
+                f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                "-drive",
+                f"if=pflash,format=raw,unit=1,file={self.vars}",
             ]
         return cmd
 
@@ -149,7 +169,10 @@ class Machine:
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError(f"{self.name} is already running")
         if shutil.which("qemu-system-x86_64") is None:
-            raise GuestBootError("qemu-system-x86_64 not found: apt-get install qemu-system-x86 (tools/apt-packages.txt)")
+            raise GuestBootError(
+                "qemu-system-x86_64 not found: "
+                "apt-get install qemu-system-x86 (tools/apt-packages.txt)"
+            )
         self.boots += 1
         self.log_path = self.workdir / f"{self.name}-boot{self.boots}.log"
         sock = self.workdir / f"{self.name}-agent.sock"
@@ -202,7 +225,9 @@ class Machine:
         except subprocess.TimeoutExpired:
             tail = self.console_tail()
             self.kill()
-            raise GuestBootError(f"{self.name}: did not power off within {timeout:.0f}s\n{tail}") from None
+            raise GuestBootError(
+                f"{self.name}: did not power off within {timeout:.0f}s\n{tail}"
+            ) from None
         self._close_agent()
 
     def shutdown(self, timeout: float = 90) -> None:
@@ -228,9 +253,14 @@ class Machine:
     def console_tail(self, lines: int = 50) -> str:
         text = self.console_text().replace("\r", "")
         tail = "\n".join(text.splitlines()[-lines:])
-        return f"--- last {lines} console lines of {self.name} (full log: {self.log_path}) ---\n{tail}\n---"
+        return (
+            f"--- last {lines} console lines of {self.name} (full log: {self.log_path}) ---\n"
+            f"{tail}\n---"
+        )
 
-    def wait_for_console_text(self, regex: str, timeout: float, fatal: bool = True) -> re.Match[str]:
+    def wait_for_console_text(
+        self, regex: str, timeout: float, fatal: bool = True
+    ) -> re.Match[str]:
         """Wait until `regex` appears on ttyS0 after the previous match; bounded.
         Escape sequences are stripped first, so menu text drawn with cursor moves matches."""
         pattern = re.compile(regex)
@@ -251,8 +281,8 @@ class Machine:
                     )
                 if self.proc is not None and self.proc.poll() is not None:
                     raise GuestBootError(
-                        f"{self.name}: QEMU exited ({self.proc.returncode}) while waiting for {regex!r}\n"
-                        + self.console_tail()
+                        f"{self.name}: QEMU exited ({self.proc.returncode}) "
+                        f"while waiting for {regex!r}\n" + self.console_tail()
                     )
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -288,7 +318,9 @@ class Machine:
             if time.monotonic() > deadline:
                 return hl
             if self.proc is None or self.proc.poll() is not None:
-                raise GuestBootError(f"{self.name}: QEMU exited at the boot menu\n" + self.console_tail())
+                raise GuestBootError(
+                    f"{self.name}: QEMU exited at the boot menu\n" + self.console_tail()
+                )
             time.sleep(0.2)
 
     def select_boot_entry(
@@ -301,7 +333,9 @@ class Machine:
         deadline = time.monotonic() + timeout * TIME_SCALE
         hl = self._wait_highlight(None, deadline)
         if hl is None:
-            raise GuestBootError(f"{self.name}: no boot menu within {timeout:.0f}s\n" + self.console_tail())
+            raise GuestBootError(
+                f"{self.name}: no boot menu within {timeout:.0f}s\n" + self.console_tail()
+            )
         for level, title in enumerate(path):
             matches = title if callable(title) else re.compile(title).search
             seen: list[str] = []
@@ -323,7 +357,8 @@ class Machine:
                 hl = None
             if hl is None or not matches(hl):
                 raise GuestBootError(
-                    f"{self.name}: no menu entry matching {getattr(title, '__name__', title)!r}; passed {seen}\n"
+                    f"{self.name}: no menu entry matching "
+                    f"{getattr(title, '__name__', title)!r}; passed {seen}\n"
                     f"--- screen ---\n{self.screen().dump()}\n" + self.console_tail()
                 )
             chosen = hl
@@ -338,10 +373,8 @@ class Machine:
 
     def _close_agent(self) -> None:
         if self._agent is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._agent.close()
-            except OSError:
-                pass
         self._agent = None
         self._agent_buf = b""
 
@@ -357,7 +390,9 @@ class Machine:
             except OSError:
                 s.close()
                 if time.monotonic() > deadline:
-                    raise GuestBootError(f"{self.name}: agent socket never appeared\n" + self.console_tail()) from None
+                    raise GuestBootError(
+                        f"{self.name}: agent socket never appeared\n" + self.console_tail()
+                    ) from None
                 time.sleep(0.2)
 
     def _request(self, req: dict[str, object], deadline: float) -> dict[str, object] | None:
@@ -380,7 +415,9 @@ class Machine:
             if left <= 0:
                 return None
             if self.proc is None or self.proc.poll() is not None:
-                raise GuestBootError(f"{self.name}: QEMU exited during {req.get('cmd')!r}\n" + self.console_tail())
+                raise GuestBootError(
+                    f"{self.name}: QEMU exited during {req.get('cmd')!r}\n" + self.console_tail()
+                )
             self._agent.settimeout(min(left, 1.0))
             try:
                 chunk = self._agent.recv(65536)
@@ -399,9 +436,14 @@ class Machine:
         while True:
             # Fail fast on a panic or an initramfs shell instead of pinging into the void.
             if m := FATAL.search(self.console_text()[-20000:]):
-                raise GuestBootError(f"{self.name}: console shows {m.group(0)!r} during boot\n" + self.console_tail())
+                raise GuestBootError(
+                    f"{self.name}: console shows {m.group(0)!r} during boot\n" + self.console_tail()
+                )
             if time.monotonic() > deadline:
-                raise GuestBootError(f"{self.name}: guest agent did not answer within {timeout:.0f}s\n" + self.console_tail())
+                raise GuestBootError(
+                    f"{self.name}: guest agent did not answer within {timeout:.0f}s\n"
+                    + self.console_tail()
+                )
             req = {"id": next(self._ids), "cmd": "true", "timeout": 10}
             reply = self._request(req, min(deadline, time.monotonic() + 2))
             if reply is not None:
@@ -415,14 +457,17 @@ class Machine:
         # The agent's own timeout fires first; ours only catches a dead channel.
         reply = self._request(req, time.monotonic() + timeout * TIME_SCALE + 30)
         if reply is None:
-            raise GuestBootError(f"{self.name}: no answer to {cmd!r} within {timeout:.0f}s\n" + self.console_tail())
+            raise GuestBootError(
+                f"{self.name}: no answer to {cmd!r} within {timeout:.0f}s\n" + self.console_tail()
+            )
         out = base64.b64decode(str(reply.get("out", ""))).decode(errors="replace")
         err = base64.b64decode(str(reply.get("err", ""))).decode(errors="replace")
         res = Result(int(reply["rc"]), out, err)  # type: ignore[call-overload]
         # Every command with its output, next to the console logs: the first place to look.
         with open(self.workdir / f"{self.name}-commands.log", "a") as log:
             log.write(
-                f"=== boot {self.boots} +{started - self.started_at:.1f}s ({time.monotonic() - started:.1f}s)"
+                f"=== boot {self.boots} +{started - self.started_at:.1f}s"
+                f" ({time.monotonic() - started:.1f}s)"
                 f" rc={res.rc}{' nowait' if nowait else ''}: {cmd}\n{out}"
                 + (f"--- stderr ---\n{err}" if err else "")
             )
@@ -433,7 +478,8 @@ class Machine:
         res = self.execute(cmd, timeout)
         if res.rc != 0:
             raise GuestCommandError(
-                f"{self.name}: `{cmd}` exited {res.rc}\n--- stdout ---\n{res.out}--- stderr ---\n{res.err}"
+                f"{self.name}: `{cmd}` exited {res.rc}\n"
+                f"--- stdout ---\n{res.out}--- stderr ---\n{res.err}"
             )
         return res.out
 
@@ -441,5 +487,7 @@ class Machine:
         """Run `cmd`; it must exit non-zero."""
         res = self.execute(cmd, timeout)
         if res.rc == 0:
-            raise GuestCommandError(f"{self.name}: `{cmd}` unexpectedly succeeded\n{res.out}{res.err}")
+            raise GuestCommandError(
+                f"{self.name}: `{cmd}` unexpectedly succeeded\n{res.out}{res.err}"
+            )
         return res

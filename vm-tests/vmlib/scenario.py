@@ -23,18 +23,23 @@ class Timed:
     seconds: float
 
 
-def genman(m: Machine, combo: Combo, args: str, ok: tuple[int, ...] = (0,), timeout: float = 300) -> Result:
+def genman(
+    m: Machine, combo: Combo, args: str, ok: tuple[int, ...] = (0,), timeout: float = 300
+) -> Result:
     """Run genman in the guest with this combination's bootloader options."""
     cmd = f"{combo.genman_cmd()} {args}"
     res = m.execute(cmd, timeout=timeout)
     if res.rc not in ok:
         raise GuestCommandError(
-            f"{m.name}: `{cmd}` exited {res.rc} (expected {ok})\n--- stdout ---\n{res.out}--- stderr ---\n{res.err}"
+            f"{m.name}: `{cmd}` exited {res.rc} (expected {ok})\n"
+            f"--- stdout ---\n{res.out}--- stderr ---\n{res.err}"
         )
     return res
 
 
-def switch(m: Machine, combo: Combo, profile: str, ok: tuple[int, ...] = (0,), timeout: float = 300) -> float:
+def switch(
+    m: Machine, combo: Combo, profile: str, ok: tuple[int, ...] = (0,), timeout: float = 300
+) -> float:
     started = time.monotonic()
     genman(m, combo, f"switch {PROFILES}/{profile}.toml", ok=ok, timeout=timeout)
     return time.monotonic() - started
@@ -84,8 +89,7 @@ def _grub_menu(cfg: str) -> dict[int, tuple[str, ...]]:
 
 def _sdboot_menu(m: Machine) -> dict[int, tuple[str, ...]]:
     out = m.succeed(
-        "for f in /boot/efi/loader/entries/genman-*.conf; do "
-        'echo "== $f"; cat "$f"; done'
+        'for f in /boot/efi/loader/entries/genman-*.conf; do echo "== $f"; cat "$f"; done'
     )
     entries: dict[int, dict[str, str]] = {}
     cur: dict[str, str] | None = None
@@ -113,12 +117,18 @@ def menu_path(m: Machine, combo: Combo, generation: int) -> tuple[str, ...]:
     else:
         menu = _grub_menu(m.succeed("cat /boot/genman/grub.cfg"))
     if generation not in menu:
-        raise AssertionError(f"{m.name}: genman wrote no boot entry for generation {generation}: {menu}")
+        raise AssertionError(
+            f"{m.name}: genman wrote no boot entry for generation {generation}: {menu}"
+        )
     return menu[generation]
 
 
 def menu_entries(m: Machine, combo: Combo) -> dict[int, tuple[str, ...]]:
-    return _sdboot_menu(m) if combo.bootloader == "systemd-boot" else _grub_menu(m.succeed("cat /boot/genman/grub.cfg"))
+    return (
+        _sdboot_menu(m)
+        if combo.bootloader == "systemd-boot"
+        else _grub_menu(m.succeed("cat /boot/genman/grub.cfg"))
+    )
 
 
 def title_matcher(title: str) -> Callable[[str], bool]:
@@ -141,7 +151,9 @@ def title_matcher(title: str) -> Callable[[str], bool]:
 # ------------------------------------------------------------ boots
 
 
-def reboot_into(m: Machine, combo: Combo, generation: int | None = None, expect_default: int | None = None) -> float:
+def reboot_into(
+    m: Machine, combo: Combo, generation: int | None = None, expect_default: int | None = None
+) -> float:
     """Reboot; pick `generation` from the menu (None: take the default, checking that
     the menu highlights `expect_default` first). Returns seconds to the agent."""
     path: tuple[str, ...] = ()
@@ -166,7 +178,9 @@ def boot_menu(m: Machine, path: tuple[str, ...] = (), default_path: tuple[str, .
     if path:
         m.select_boot_entry(*[title_matcher(t) for t in path])
     elif default_path:
-        m.select_boot_entry(title_matcher(default_path[-1]))  # Enter: no need to sit out the timeout
+        m.select_boot_entry(
+            title_matcher(default_path[-1])
+        )  # Enter: no need to sit out the timeout
     return m.wait_for_agent(timeout=BOOT_BUDGET)
 
 

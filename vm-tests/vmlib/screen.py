@@ -79,7 +79,9 @@ class Screen:
             i += 1
 
     def _csi(self, params: str, final: str) -> None:
-        nums = [int(p) if p.isdigit() else 0 for p in params.lstrip("?=").split(";")] if params else []
+        nums = (
+            [int(p) if p.isdigit() else 0 for p in params.lstrip("?=").split(";")] if params else []
+        )
         if final in "Hf":
             self.row = nums[0] if nums and nums[0] else 1
             self.col = nums[1] if len(nums) > 1 and nums[1] else 1
@@ -111,7 +113,9 @@ class Screen:
         cells = self.rows.get(r, {})
         if not cells:
             return ""
-        return "".join(cells[c].ch if c in cells else " " for c in range(1, max(cells) + 1)).rstrip()
+        return "".join(
+            cells[c].ch if c in cells else " " for c in range(1, max(cells) + 1)
+        ).rstrip()
 
     def lines(self) -> list[str]:
         return [self.line(r) for r in range(1, max(self.rows, default=0) + 1)]

@@ -123,7 +123,9 @@ def chroot(tree: Path, *cmd: str) -> None:
         raise RuntimeError(f"chroot {tree} {' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
 
 
-def install_file(src: Path, dest: Path, mode: int = 0o644, replace: dict[str, str] | None = None) -> None:
+def install_file(
+    src: Path, dest: Path, mode: int = 0o644, replace: dict[str, str] | None = None
+) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = src.read_text()
     for k, v in (replace or {}).items():
@@ -134,8 +136,14 @@ def install_file(src: Path, dest: Path, mode: int = 0o644, replace: dict[str, st
 
 def install_initrd_hook(tree: Path) -> None:
     """genman's initramfs-tools integration, as a package would install it."""
-    install_file(INITRD_DIR / "lib/genman-initrd.sh", tree / "usr/share/genman/initrd/genman-initrd.sh")
-    install_file(INITRD_DIR / "initramfs-tools/hooks/genman", tree / "etc/initramfs-tools/hooks/genman", 0o755)
+    install_file(
+        INITRD_DIR / "lib/genman-initrd.sh", tree / "usr/share/genman/initrd/genman-initrd.sh"
+    )
+    install_file(
+        INITRD_DIR / "initramfs-tools/hooks/genman",
+        tree / "etc/initramfs-tools/hooks/genman",
+        0o755,
+    )
     install_file(
         INITRD_DIR / "initramfs-tools/scripts/local-bottom/genman",
         tree / "etc/initramfs-tools/scripts/local-bottom/genman",
@@ -157,31 +165,44 @@ def base_tree(variant: Variant) -> Path:
         (tree / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 genman-guest\n")
         chroot(tree, "passwd", "-d", "root")
         (tree / "boot/efi").mkdir(parents=True, exist_ok=True)
-        install_file(GUEST_FILES / "genman-vm-agent", tree / "usr/local/sbin/genman-vm-agent", 0o755)
+        install_file(
+            GUEST_FILES / "genman-vm-agent", tree / "usr/local/sbin/genman-vm-agent", 0o755
+        )
         install_file(GUEST_FILES / "demo-daemon", tree / "usr/local/sbin/demo-daemon", 0o755)
         if variant.name == "systemd":
             units = tree / "etc/systemd/system"
             install_file(GUEST_FILES / "genman-vm-agent.service", units / "genman-vm-agent.service")
             for n in ("a", "b"):
-                install_file(GUEST_FILES / "demo.service", units / f"demo-{n}.service", replace={"NAME": n})
-            chroot(tree, "systemctl", "enable", "genman-vm-agent.service", "demo-a.service", "demo-b.service")
+                install_file(
+                    GUEST_FILES / "demo.service", units / f"demo-{n}.service", replace={"NAME": n}
+                )
+            chroot(
+                tree,
+                "systemctl",
+                "enable",
+                "genman-vm-agent.service",
+                "demo-a.service",
+                "demo-b.service",
+            )
             dropin = units / "serial-getty@ttyS0.service.d/autologin.conf"
             dropin.parent.mkdir(parents=True, exist_ok=True)
             dropin.write_text(
                 "[Service]\nExecStart=\n"
-                "ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n"
+                "ExecStart=-/sbin/agetty --autologin root "
+                "--keep-baud 115200,57600,38400,9600 %I $TERM\n"
             )
         else:
             initd = tree / "etc/init.d"
             install_file(GUEST_FILES / "genman-vm-agent.init", initd / "genman-vm-agent", 0o755)
             for n in ("a", "b"):
-                install_file(GUEST_FILES / "demo.init", initd / f"demo-{n}", 0o755, replace={"NAME": n})
+                install_file(
+                    GUEST_FILES / "demo.init", initd / f"demo-{n}", 0o755, replace={"NAME": n}
+                )
             for svc in ("genman-vm-agent", "demo-a", "demo-b"):
                 chroot(tree, "update-rc.d", svc, "defaults")
             inittab = tree / "etc/inittab"
             inittab.write_text(
-                inittab.read_text()
-                + "T0:23:respawn:/sbin/getty -L -a root ttyS0 115200 vt100\n"
+                inittab.read_text() + "T0:23:respawn:/sbin/getty -L -a root ttyS0 115200 vt100\n"
             )
         install_initrd_hook(tree)
         if variant.name == "systemd":
@@ -189,7 +210,9 @@ def base_tree(variant: Variant) -> Path:
             debs.mkdir()
             subprocess.run(
                 ["apt-get", "download", OLD_KERNEL_PACKAGE],
-                cwd=debs, check=True, capture_output=True,
+                cwd=debs,
+                check=True,
+                capture_output=True,
             )
             deb = next(debs.glob("*.deb"))
             subprocess.run(["cp", str(deb), str(tree / "tmp/old-kernel.deb")], check=True)
