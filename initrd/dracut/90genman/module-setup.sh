@@ -14,6 +14,7 @@ depends() {
 }
 
 install() {
+	# shellcheck disable=SC2154 # dracut sets $moddir for module-setup.sh
 	inst_simple "$moddir/genman-initrd.sh" /lib/genman/genman-initrd.sh
 	inst_multiple blkid readlink mount
 	# pre-pivot: the root is mounted at $NEWROOT and init= has not been checked yet.
