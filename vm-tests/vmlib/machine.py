@@ -44,6 +44,9 @@ FATAL = re.compile(
     r"|ALERT! .* does not exist|No init found|Press Enter for maintenance"
 )
 
+# Highlighted text on the console that is not a boot menu selection.
+NOT_A_MENU = re.compile(r"Welcome to GRUB!")
+
 # Under TCG everything is slow; GENMAN_VM_TIME_SCALE stretches all budgets on a slower box.
 TIME_SCALE = float(os.environ.get("GENMAN_VM_TIME_SCALE", "1"))
 
@@ -313,6 +316,8 @@ class Machine:
     def _wait_highlight(self, not_equal: str | None, deadline: float) -> str | None:
         while True:
             hl = self.screen().highlighted_line()
+            if hl is not None and NOT_A_MENU.match(hl):
+                hl = None  # a firmware banner drawn in menu colours, before the menu
             if hl is not None and hl != not_equal:
                 return hl
             if time.monotonic() > deadline:

@@ -168,9 +168,15 @@ def reboot_into(
 
 def boot_menu(m: Machine, path: tuple[str, ...] = (), default_path: tuple[str, ...] = ()) -> float:
     if default_path:
-        # Nothing pressed yet: the highlighted entry is the menu's default.
+        # Nothing pressed yet: the highlighted entry is the menu's default. Allow the
+        # menu a few seconds to settle (redraws) before calling it wrong.
+        is_default = title_matcher(default_path[-1])
         hl = m._wait_highlight(None, time.monotonic() + 120)
-        if hl is None or not title_matcher(default_path[-1])(hl):
+        settle = time.monotonic() + 3
+        while hl is not None and not is_default(hl) and time.monotonic() < settle:
+            time.sleep(0.3)
+            hl = m._wait_highlight(None, time.monotonic())
+        if hl is None or not is_default(hl):
             raise GuestBootError(
                 f"{m.name}: menu highlights {hl!r} by default, expected {default_path[-1]!r}\n"
                 f"--- screen ---\n{m.screen().dump()}\n" + m.console_tail()
