@@ -15,13 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from genman import generation, status
+from genman.bootloader.model import BootPlan
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.execute import Outcome
 from genman.hashcache import HashCache
 from genman.layout import Layout
 from genman.lock import locked
-from genman.plan import KEEP, Plan, Request, Target, copy_sources, plan_switch, touched_paths
+from genman.plan import (
+    KEEP,
+    PendingBoot,
+    Plan,
+    Request,
+    Target,
+    copy_sources,
+    plan_switch,
+    touched_paths,
+)
 from genman.probe import SystemState, probe
 from genman.services import InitSystem
 from genman.store import Store, StoreBatch
@@ -71,24 +81,14 @@ def _dry_build(opts: Options, profile_file: Path) -> Target:
     scripts = bootscripts.render(manifest)
     toplevel = batch.add_generated(generation.toplevel_key(manifest, scripts),
                                    f"genman-{prof.hostname}", lambda _: None)
+    # As build does: only the newest generation is reused, anything else gets a new number.
     numbers = generation.generation_numbers(layout)
-    for n in reversed(numbers):
-        if generation.toplevel_of(layout, n) == toplevel:
-            return Target(n, toplevel, manifest)
+    if numbers and generation.toplevel_of(layout, numbers[-1]) == toplevel:
+        return Target(numbers[-1], toplevel, manifest)
     return Target((numbers[-1] if numbers else 0) + 1, toplevel, manifest)
 
 
 # ---------------------------------------------------------------- planning
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """Stands in for a BootPlan when the generation is not built yet (dry run)."""
-
-    number: int
-
-    def describe(self) -> list[str]:
-        return [f"boot entries: generation {self.number} gets an entry once it is built"]
 
 
 def _target(layout: Layout, number: int) -> Target:
@@ -106,13 +106,9 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
                   flags.init_system)
     default: int | str | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
-    boot: object | None
-    if exists:
-        boot = boot_plan(opts, boot_default)
-    else:
-        from genman import bootloader
-
-        boot = _Pending(target.number or 0) if hasattr(bootloader, "plan_boot") else None
+    boot: BootPlan | PendingBoot = (
+        boot_plan(opts, boot_default) if exists else PendingBoot(target.number or 0)
+    )
     request = Request(target=target, activate=activate, default=default,
                       backup=flags.backup, boot=boot)
     return state, plan_switch(state, old, request)

@@ -193,6 +193,8 @@ def _activation_result(result: Any, verb: str, dry_run: bool) -> int:
         for line in result.plan.describe():
             click.echo(f"  {line}")
         return EXIT_OK
+    for warning in result.plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for step in result.outcome.planned_only:
         click.echo(f"not run under --root: {step}", err=True)
     click.echo(f"{verb} generation {result.number}")

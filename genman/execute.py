@@ -151,9 +151,8 @@ def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
             case BootEntries(boot_plan):
                 from genman import bootloader
 
-                execute_boot = getattr(bootloader, "execute_boot", None)
-                assert execute_boot is not None, "a BootPlan without execute_boot"
-                execute_boot(opts, boot_plan)
+                assert isinstance(boot_plan, bootloader.BootPlan), "a dry-run plan ran"
+                bootloader.execute_boot(opts, boot_plan)
             case _:
                 assert_never(action)
         crash_point(first_step + i)

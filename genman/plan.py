@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from genman.bootloader.model import BootPlan
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.ledger import Kind, Ledger, check_path
@@ -238,12 +239,26 @@ class Service:
 
 @dataclass(frozen=True)
 class BootEntries:
-    plan: object  # the bootloader's BootPlan (genman.bootloader.plan_boot)
+    plan: BootPlan | PendingBoot
 
     def describe(self) -> str:
-        describe = getattr(self.plan, "describe", None)
-        lines = list(describe()) if callable(describe) else [repr(self.plan)]
+        lines = self.plan.describe()
         return "\n".join(f"boot: {line}" for line in lines) or "boot: entries unchanged"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.plan.warnings
+
+
+@dataclass(frozen=True)
+class PendingBoot:
+    """Stands in for a BootPlan in a dry run whose generation is not built yet."""
+
+    number: int
+    warnings: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        return [f"boot entries: generation {self.number} gets an entry once it is built"]
 
 
 def _not_run(live: bool) -> str:
@@ -266,6 +281,11 @@ class Plan:
     @property
     def service_changes(self) -> tuple[ServiceChange, ...]:
         return tuple(a.change for a in self.actions if isinstance(a, Service))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user must hear once, e.g. that no bootloader was found."""
+        return tuple(w for a in self.actions if isinstance(a, BootEntries) for w in a.warnings)
 
 
 # ---------------------------------------------------------------- planning /etc
@@ -413,7 +433,7 @@ class Request:
     activate: bool
     default: int | str | None = "keep"
     backup: bool = False
-    boot: object | None = None  # the bootloader's BootPlan, written before the default flips
+    boot: BootPlan | PendingBoot | None = None  # written before the default flips
 
 
 KEEP = "keep"

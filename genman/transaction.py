@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from genman import fsutil, generation
+from genman.bootloader.model import BootPlan
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.execute import Outcome, crash_point, execute
@@ -150,14 +151,9 @@ def recover(opts: Options, say: Say = lambda _: None,
     return True
 
 
-def boot_plan(opts: Options, default: int | None) -> object | None:
-    """The bootloader's plan for `default` and every retained generation, if the bootloader
-    module offers one (genman.bootloader.plan_boot); None otherwise."""
+def boot_plan(opts: Options, default: int | None) -> BootPlan:
+    """The bootloader's plan for `default` and every retained generation."""
     from genman import bootloader
 
-    plan_boot = getattr(bootloader, "plan_boot", None)
-    if plan_boot is None:
-        return None
-    retained = generation.generation_numbers(opts.layout)
-    result: object = plan_boot(opts, default=default, retained=retained)
-    return result
+    return bootloader.plan_boot(opts, default=default,
+                                retained=generation.generation_numbers(opts.layout))
