@@ -71,4 +71,21 @@ def build_once(name: str, builder: Callable[[Path], None]) -> Path:
             raise
         os.replace(tmp, final)
         log(f"built {name} in {time.monotonic() - started:.0f}s")
+        prune_siblings(name)
         return final
+
+
+def prune_siblings(name: str, keep: int = 2) -> None:
+    """Each input change makes a new ~1 GB tree under a new key; keep only the newest
+    `keep` of one kind (name minus its key), so the cache does not grow without bound."""
+    root = cache_root()
+    kind = name.rsplit("-", 1)[0]
+    siblings = sorted(
+        (p for p in root.glob(f"{kind}-*") if p.is_dir() and p.name.rsplit("-", 1)[0] == kind),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in siblings[keep:]:
+        log(f"removing stale {old.name}")
+        shutil.rmtree(old, ignore_errors=True)
+        (root / f".{old.name}.lock").unlink(missing_ok=True)
