@@ -123,6 +123,10 @@ def recover(opts: Options, say: Say = lambda _: None,
     layout = opts.layout
     for p in clean_temps(layout):
         say(f"removed a stray temp file {p}")
+    from genman.bootloader.ops import finish_boot_once
+
+    if finish_boot_once(opts):
+        say("the one-shot boot is over: the boot menu's default is the default again")
     j = read_journal(layout)
     if j is None:
         return False

@@ -37,8 +37,9 @@ def boot_once(opts: Options, number: int) -> str:
       variable).
     - systemd-boot under --root (no EFI variables to set): loader.conf's `default` names
       generation N and /var/lib/genman/boot-once records the real default; the next boot
-      restores it (`finish_boot_once`, run when the booted system starts), and so does
-      any switch (its boot plan writes the default again and drops the record).
+      restores it: the first mutating genman command after a reboot runs
+      `finish_boot_once` (from transaction.recover), and any switch writes the default
+      again and drops the record.
     """
     target = _target(opts, "boot-once")
     generation.toplevel_of(opts.layout, number)  # exists, or a clear error
@@ -70,7 +71,10 @@ def boot_once(opts: Options, number: int) -> str:
     once = opts.layout.host(opts.layout.boot_once_file)
     default = status.markers(opts.layout).default
     if not once.exists():  # a second boot-once keeps the first record of the real default
-        write_text(once, json.dumps({"entry": number, "default": default}) + "\n")
+        from genman.probe import boot_id
+
+        record = {"entry": number, "default": default, "boot_id": boot_id()}
+        write_text(once, json.dumps(record) + "\n")
     try:
         old = conf.read_text()
     except OSError:
@@ -85,8 +89,16 @@ def finish_boot_once(opts: Options) -> bool:
     """Undo a file-based systemd-boot one-shot once it has been booted: loader.conf's
     default names the default generation again. True when there was one to finish."""
     once = opts.layout.host(opts.layout.boot_once_file)
-    if not once.exists():
+    try:
+        record = json.loads(once.read_text())
+    except FileNotFoundError:
         return False
+    except ValueError:
+        record = {}
+    from genman.probe import boot_id
+
+    if record.get("boot_id") is not None and record.get("boot_id") == boot_id():
+        return False  # asked for during this boot: the one-shot boot has not happened yet
     target = detect(opts)
     default = status.markers(opts.layout).default
     if target.kind is Kind.SYSTEMD_BOOT and target.esp is not None and default is not None:
