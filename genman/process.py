@@ -18,6 +18,8 @@ PACKAGE_OF = {
     "service": "init-system-helpers",
     "invoke-rc.d": "init-system-helpers",
     "rc-service": "openrc",
+    "rc-update": "openrc",
+    "update-rc.d": "init-system-helpers",
     "grub-script-check": "grub-common",
     "grub-editenv": "grub-common",
     "grub-probe": "grub-common",

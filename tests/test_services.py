@@ -86,21 +86,40 @@ def test_daemon_reload_only_when_unit_files_change() -> None:
 OK = Result(("x",), 0, "", "")
 
 
-@pytest.mark.parametrize(("init", "module", "argv", "reload_argv"), [
-    (InitSystem.SYSTEMD, "systemd", ["systemctl", "{action}", "nginx"],
-     ["systemctl", "daemon-reload"]),
-    (InitSystem.SYSVINIT, "sysvinit", ["service", "nginx", "{action}"], None),
-    (InitSystem.OPENRC, "openrc", ["rc-service", "nginx", "{action}"], None),
-])
+# Per backend: the commands for start, stop, restart and reload. A started (new) service is
+# also enabled at boot, a stopped (removed) one disabled.
+BACKEND_COMMANDS = [
+    (InitSystem.SYSTEMD, "systemd", {
+        Action.START: [["systemctl", "enable", "--now", "nginx"]],
+        Action.STOP: [["systemctl", "disable", "--now", "nginx"]],
+        Action.RESTART: [["systemctl", "restart", "nginx"]],
+        Action.RELOAD: [["systemctl", "reload", "nginx"]],
+    }, ["systemctl", "daemon-reload"]),
+    (InitSystem.SYSVINIT, "sysvinit", {
+        Action.START: [["update-rc.d", "nginx", "defaults"], ["service", "nginx", "start"]],
+        Action.STOP: [["service", "nginx", "stop"], ["update-rc.d", "nginx", "disable"]],
+        Action.RESTART: [["service", "nginx", "restart"]],
+        Action.RELOAD: [["service", "nginx", "reload"]],
+    }, None),
+    (InitSystem.OPENRC, "openrc", {
+        Action.START: [["rc-update", "add", "nginx", "default"], ["rc-service", "nginx", "start"]],
+        Action.STOP: [["rc-service", "nginx", "stop"], ["rc-update", "del", "nginx", "default"]],
+        Action.RESTART: [["rc-service", "nginx", "restart"]],
+        Action.RELOAD: [["rc-service", "nginx", "reload"]],
+    }, None),
+]
+
+
+@pytest.mark.parametrize(("init", "module", "commands", "reload_argv"), BACKEND_COMMANDS)
 def test_backend_commands(mocker: MockerFixture, init: InitSystem, module: str,
-                          argv: list[str], reload_argv: list[str] | None) -> None:
+                          commands: dict[Action, list[list[str]]],
+                          reload_argv: list[str] | None) -> None:
     run = mocker.patch(f"genman.services.{module}.run", autospec=True, return_value=OK)
     b = backend(init)
-    for action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD):
+    for action, want in commands.items():
         run.reset_mock()
         assert b.apply(action, "nginx").ok
-        want = [a.format(action=action.value) for a in argv]
-        assert run.call_args_list == [call(want, check=False)]
+        assert run.call_args_list == [call(argv, check=False) for argv in want]
     run.reset_mock()
     assert b.daemon_reload().ok
     assert run.call_args_list == ([call(reload_argv, check=False)] if reload_argv else [])
@@ -139,7 +158,7 @@ def test_failing_service_does_not_stop_the_rest_and_exits_4(
     profiles = write_profiles(tmp_path)
 
     def fake_run(argv: list[str], *, check: bool, **_: object) -> Result:
-        if argv[:2] == ["systemctl", "start"] and argv[2] == "app":
+        if argv[:3] == ["systemctl", "enable", "--now"] and argv[3] == "app":
             return Result(tuple(argv), 1, "", "Job for app.service failed.")
         if argv[:2] == ["systemctl", "status"]:
             return Result(tuple(argv), 3, "● app.service\n   Active: failed\nboom: bad config", "")
@@ -151,8 +170,9 @@ def test_failing_service_does_not_stop_the_rest_and_exits_4(
     assert "service app (app) failed to start" in r.err
     assert "boom: bad config" in r.err
     assert "these services failed: app" in r.err
-    started = [c.args[0] for c in run.call_args_list if c.args[0][1] == "start"]
-    assert started == [["systemctl", "start", "app"], ["systemctl", "start", "web"]]
+    started = [c.args[0] for c in run.call_args_list if c.args[0][1] == "enable"]
+    assert started == [["systemctl", "enable", "--now", "app"],
+                       ["systemctl", "enable", "--now", "web"]]
     # switched all the same: /etc is live and the default flipped
     assert (live_sandbox / "var/lib/genman/default").is_symlink()
 
@@ -162,8 +182,8 @@ def test_failing_service_does_not_stop_the_rest_and_exits_4(
     r = genman("--root", live_sandbox, "switch", "--init-system", "systemd", profiles[3])
     assert r.code == 0, r.err
     assert [c.args[0] for c in run.call_args_list] == [
-        ["systemctl", "stop", "app"],
+        ["systemctl", "disable", "--now", "app"],
         ["systemctl", "daemon-reload"],
-        ["systemctl", "start", "api.service"],
+        ["systemctl", "enable", "--now", "api.service"],
         ["systemctl", "reload", "web"],  # web.conf changed since generation 1
     ]

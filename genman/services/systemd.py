@@ -14,6 +14,11 @@ class Systemd:
 
     def apply(self, action: Action, unit: str) -> Result:
         assert action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
+        # A service the profile adds must also come up at boot; one it drops must not.
+        if action is Action.START:
+            return run(["systemctl", "enable", "--now", unit], check=False)
+        if action is Action.STOP:
+            return run(["systemctl", "disable", "--now", unit], check=False)
         return run(["systemctl", action.value, unit], check=False)
 
     def status_tail(self, unit: str, lines: int = 10) -> str:

@@ -20,7 +20,15 @@ class SysVinit:
 
     def apply(self, action: Action, unit: str) -> Result:
         assert action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
-        return run(["service", _script(unit), action.value], check=False)
+        name = _script(unit)
+        # A service the profile adds must also come up at boot; one it drops must not.
+        if action is Action.START:
+            enabled = run(["update-rc.d", name, "defaults"], check=False)
+            return run(["service", name, "start"], check=False) if enabled.ok else enabled
+        result = run(["service", name, action.value], check=False)
+        if action is Action.STOP and result.ok:
+            return run(["update-rc.d", name, "disable"], check=False)
+        return result
 
     def status_tail(self, unit: str, lines: int = 10) -> str:
         return tail(run(["service", _script(unit), "status"], check=False), lines)
