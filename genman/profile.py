@@ -331,6 +331,11 @@ def _check_etc_path(layout: Layout, file: Path, key: str, etc_path: str) -> None
     parts = etc_path.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise _err(file, key, "the /etc path may not contain '..', '.' or empty parts", fix)
+    # The ledger and the boot-time sh activation carry paths verbatim.
+    bad = [c for c in etc_path if c in "\"\\'" or ord(c) < 32 or ord(c) == 127]
+    if bad:
+        raise _err(file, key, f"the /etc path contains {bad[0]!r}",
+                   "rename it: quotes, backslashes and control characters are not supported")
     for reserved in RESERVED_ETC:
         if etc_path == reserved or etc_path.startswith(reserved + "/"):
             raise _err(
@@ -689,6 +694,14 @@ def _services(raw: _Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
             except ValueError:
                 raise _err(f, f"{key} on_change", f"{v!r} is not one of restart, reload, none",
                            'e.g. on_change = "reload"') from None
+        if unit_file is not None:
+            installed = unit.rsplit("/", 1)[-1]
+            installed = installed if "." in installed else f"{installed}.service"
+            if f"systemd/system/{installed}" in etc_paths:
+                raise _err(
+                    file, f"{key} unit_file", f"/etc/systemd/system/{installed} is also an "
+                    "[etc] path of this profile", "declare the unit in one place only",
+                )
         out.append(ServiceSpec(name, unit, unit_file, triggers, on_change))
     return tuple(out)
 

@@ -206,6 +206,12 @@ BAD: list[tuple[str, dict[str, str], str]] = [
      "unit_file: x.service ("),
     ("etc entry not a table", {"profile.toml": BASE + "[etc]\nmotd = 'hello'\n"},
      "expected a table"),
+    ("quote in etc path", {"profile.toml": BASE + "[etc.\"it's\"]\ntext = 'x'\n"},
+     "the /etc path contains \"'\""),
+    ("unit file also an etc path",
+     {"profile.toml": BASE + "[etc.'systemd/system/app.service']\ntext = 'x'\n"
+      "[services.app]\nunit_file = 'app.service'\n", "app.service": "[Service]\n"},
+     "/etc/systemd/system/app.service is also an [etc] path"),
 ]
 
 
