@@ -179,7 +179,7 @@ def generate(spec: Spec, dest: Path) -> Workload:
 
 def age(top: Path) -> None:
     """Give every file and directory below top the same old mtime."""
-    for dirpath, dirnames, filenames in os.walk(top):
+    for dirpath, _, filenames in os.walk(top):
         for n in filenames:
             os.utime(os.path.join(dirpath, n), (OLD_MTIME, OLD_MTIME))
     for dirpath, dirnames, _ in os.walk(top, topdown=False):
