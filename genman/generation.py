@@ -206,7 +206,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
         modules = None
         if k.modules is not None:
             progress(f"adding kernel modules {k.version}")
-            modules = batch.add_tree(k.modules, f"modules-{k.version}")
+            modules = batch.add_tree(k.modules, f"modules-{k.version}", hardlink=True)
         kernel = KernelEntry(k.version, image, initrd, modules, k.params)
 
     services = {}

@@ -206,11 +206,16 @@ class StoreBatch:
                 os.fchmod(f.fileno(), smode)
         return store_name
 
-    def add_tree(self, src: Path, name: str) -> str:
+    def add_tree(self, src: Path, name: str, hardlink: bool = False) -> str:
+        """Add a directory tree. With `hardlink`, files on the store's file system are
+        linked rather than copied: only for trees whose owner replaces files by rename and
+        never rewrites them in place (dpkg's /lib/modules), so the store's inode stays as
+        it was hashed and a kernel's 400 MB of modules cost no space twice."""
         store_name = self.store.tree_identity(src, name)
         dest = self._stage(store_name)
         if dest is not None:
             dest.mkdir()
+            link = hardlink and os.stat(src).st_dev == os.stat(dest).st_dev
             dirs = [dest]
             for rel, kind, detail in walk_tree(src, self.store.cache):
                 target = dest / rel
@@ -221,6 +226,12 @@ class StoreBatch:
                     os.symlink(detail, target)
                 else:
                     mode_s, content = detail.split(":", 1)
+                    if link:
+                        try:
+                            os.link(src / rel, target)
+                            continue
+                        except OSError:
+                            link = False  # e.g. protected_hardlinks: copy from here on
                     _copy_checked(src / rel, target, content, int(mode_s, 8))
             for d in reversed(dirs):
                 os.chmod(d, 0o555)

@@ -131,3 +131,18 @@ def test_recently_modified_files_are_not_cached(tmp_path: Path) -> None:
     cache.file_hash(f)
     cache.save()
     assert not (tmp_path / "c.sqlite").exists()  # nothing safe to remember yet
+
+
+def test_hardlinked_tree_shares_inodes_with_its_source(store: Store, tmp_path: Path) -> None:
+    src = tmp_path / "modules/6.1.0-28-amd64"
+    (src / "kernel").mkdir(parents=True)
+    (src / "kernel/veth.ko").write_bytes(b"\x7fELF module")
+    (src / "modules.dep").write_text("kernel/veth.ko:\n")
+    with store.batch() as batch:
+        name = batch.add_tree(src, "modules-6.1.0-28-amd64", hardlink=True)
+    stored = store.dir / name / "kernel/veth.ko"
+    assert os.stat(stored).st_ino == os.stat(src / "kernel/veth.ko").st_ino
+    # dpkg replaces by rename: the store keeps the content it hashed.
+    (src / "kernel/veth.ko.new").write_bytes(b"new")
+    os.rename(src / "kernel/veth.ko.new", src / "kernel/veth.ko")
+    assert stored.read_bytes() == b"\x7fELF module"
