@@ -275,7 +275,8 @@ class StoreBatch:
 
 
 def store_size(path: Path) -> int:
-    """Bytes a store path occupies (files counted once per inode)."""
+    """Bytes removing a store path frees: files counted once per inode, and not at all
+    while another link outside the path keeps them (hard-linked kernel modules)."""
     seen: set[tuple[int, int]] = set()
     total = 0
     try:
@@ -287,6 +288,8 @@ def store_size(path: Path) -> int:
     for dirpath, dirnames, filenames in os.walk(path):
         for n in dirnames + filenames:
             s = os.lstat(os.path.join(dirpath, n))
+            if stat.S_ISREG(s.st_mode) and s.st_nlink > 1:
+                continue
             if (s.st_dev, s.st_ino) not in seen:
                 seen.add((s.st_dev, s.st_ino))
                 total += s.st_blocks * 512
