@@ -14,7 +14,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 TEMP_MARKER = ".genman-tmp-"
 
@@ -31,26 +31,32 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(
+def atomic_fill(
     path: Path,
-    data: bytes | str,
-    mode: int = 0o644,
+    fill: Callable[[BinaryIO], object],
+    mode: int | None = 0o644,
     uid: int | None = None,
     gid: int | None = None,
     durable: bool = True,
 ) -> None:
-    if isinstance(data, str):
-        data = data.encode()
+    """Write `path` through `fill(file)` under a unique temp name, then rename it in.
+
+    The temp file is created 0600 and given `mode` once written, so a secret is never
+    readable by others on its way in. mode=None leaves the mode alone (created 0644 under
+    the umask): FAT, the ESP's file system, refuses most mode changes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    created = 0o644 if mode is None else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, created)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            fill(f)
             f.flush()
             if uid is not None or gid is not None:
                 os.fchown(f.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
-            os.fchmod(f.fileno(), mode)
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
             if durable:
                 os.fsync(f.fileno())
         os.rename(tmp, path)
@@ -62,30 +68,28 @@ def atomic_write(
         fsync_dir(path.parent)
 
 
-def atomic_copy(
-    src: Path, dst: Path, mode: int, uid: int | None = None, gid: int | None = None
+def atomic_write(
+    path: Path,
+    data: bytes | str,
+    mode: int | None = 0o644,
+    uid: int | None = None,
+    gid: int | None = None,
+    durable: bool = True,
 ) -> None:
-    """Copy src over dst atomically (for /etc files that must be real files)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(dst)
-    try:
+    payload = data.encode() if isinstance(data, str) else data
+    atomic_fill(path, lambda f: f.write(payload), mode, uid, gid, durable)
+
+
+def atomic_copy(
+    src: Path, dst: Path, mode: int | None, uid: int | None = None, gid: int | None = None
+) -> None:
+    """Copy src over dst atomically (/etc files that must be real files, boot files)."""
+
+    def fill(f: BinaryIO) -> None:
         with open(src, "rb") as fin:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "wb") as fout:
-                shutil.copyfileobj(fin, fout, 1 << 20)
-                fout.flush()
-                if uid is not None or gid is not None:
-                    os.fchown(
-                        fout.fileno(), -1 if uid is None else uid, -1 if gid is None else gid
-                    )
-                os.fchmod(fout.fileno(), mode)
-                os.fsync(fout.fileno())
-        os.rename(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(dst.parent)
+            shutil.copyfileobj(fin, f, 1 << 20)
+
+    atomic_fill(dst, fill, mode, uid, gid)
 
 
 def atomic_symlink(target: str, link: Path, durable: bool = True) -> None:

@@ -67,7 +67,7 @@ class WriteFile:
     text: str
     what: str  # "entry", "menu", "default", "hook"
     phase: Phase = Phase.ENTRIES
-    mode: int = 0o644
+    mode: int | None = None  # None: leave it to the file system (FAT refuses chmod)
 
     def describe(self) -> str:
         return f"write {self.path} ({self.what})"

@@ -165,7 +165,6 @@ def execute_install(opts: Options, plan: InstallPlan) -> None:
     execute_boot(plan.boot)
     if plan.hook is not None:
         write_text(plan.hook.path, plan.hook.text, plan.hook.mode)
-        os.chmod(plan.hook.path, plan.hook.mode)
     if plan.update_grub:
         cmd = ["update-grub"] if shutil.which("update-grub") else [
             "grub-mkconfig", "-o", "/boot/grub/grub.cfg"]
