@@ -122,7 +122,7 @@ class MachineFactory:
     def __call__(self, combo: Combo, base: Path, name: str | None = None) -> Machine:
         name = name or f"{combo.id}-{len(self.machines)}"
         disk = overlay(base, self.workdir / f"{name}.qcow2")
-        m = Machine(name, disk, self.workdir, firmware=combo.firmware)
+        m = Machine(name, disk, self.workdir, firmware=combo.firmware, bootloader=combo.bootloader)
         self.machines.append(m)
         return m
 

@@ -36,6 +36,11 @@ OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 KEY_DOWN = b"\x1b[B"
 KEY_UP = b"\x1b[A"
 KEY_ENTER = b"\r"
+# GRUB parses escape sequences itself and gives up on the rest of one if the next byte
+# is late, which under TCG it sometimes is (seen: Down read as ESC, '[', 'B'). Its menu
+# also takes the one-byte keys it names on screen: "Use the ^ and v keys".
+GRUB_DOWN = b"v"
+GRUB_UP = b"^"
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 # Signs that waiting longer is pointless.
@@ -98,8 +103,10 @@ class Machine:
         firmware: str = "uefi",
         memory_mib: int = 1024,
         smp: int = 2,
+        bootloader: str = "systemd-boot",
     ) -> None:
         self.name = name
+        self.bootloader = bootloader
         self.disk = disk
         self.workdir = workdir
         self.firmware = firmware
@@ -344,7 +351,8 @@ class Machine:
         for level, title in enumerate(path):
             matches = title if callable(title) else re.compile(title).search
             seen: list[str] = []
-            direction = KEY_DOWN
+            down, up = (GRUB_DOWN, GRUB_UP) if self.bootloader == "grub" else (KEY_DOWN, KEY_UP)
+            direction = down
             for _ in range(max_keys):
                 assert hl is not None
                 if matches(hl):
@@ -353,9 +361,9 @@ class Machine:
                 self.send_console(direction)
                 new = self._wait_highlight(hl, time.monotonic() + 5 * TIME_SCALE)
                 if new == hl or new is None:  # the end of the list: turn round once
-                    if direction == KEY_UP:
+                    if direction == up:
                         break
-                    direction = KEY_UP
+                    direction = up
                     continue
                 hl = new
             else:
