@@ -9,11 +9,12 @@ from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 import genman
+
+if TYPE_CHECKING:  # jinja2 loads only when an entry is rendered, not for list-generations
+    import jinja2
 
 _GRUB_SAFE = re.compile(r"^[A-Za-z0-9_./,:=+@%^-]+$")
 
@@ -37,6 +38,8 @@ def package_dir() -> Traversable:
 
 @cache
 def env() -> jinja2.Environment:
+    import jinja2
+
     base = package_dir()
     e = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: base.joinpath(name).read_text()),
