@@ -300,3 +300,66 @@ def test_scripts_parse_in_every_shell(shell):
     ]:
         res = subprocess.run([*shell, "-n", str(f)], capture_output=True, text=True, check=False)
         assert res.returncode == 0, f"{f}: {res.stderr}"
+
+
+def test_dracut_module_setup_installs_library_and_hook(tmp_path):
+    """module-setup.sh as dracut drives it: install() with dracut's inst_* recorded."""
+    moddir = REPO / "initrd/dracut/90genman"
+    calls = tmp_path / "calls"
+    script = (
+        f'moddir="{moddir}"\n'
+        f'inst_simple() {{ echo "inst_simple $*" >> "{calls}"; }}\n'
+        f'inst_multiple() {{ echo "inst_multiple $*" >> "{calls}"; }}\n'
+        f'inst_hook() {{ echo "inst_hook $*" >> "{calls}"; }}\n'
+        f'. "{moddir}/module-setup.sh"\n'
+        "install\n"
+        "depends\n"
+    )
+    res = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    lines = calls.read_text().splitlines()
+    assert f"inst_simple {moddir}/genman-initrd.sh /lib/genman/genman-initrd.sh" in lines
+    assert f"inst_hook pre-pivot 90 {moddir}/genman-pre-pivot.sh" in lines
+    assert (moddir / "genman-initrd.sh").resolve() == LIB  # the module ships the shared library
+
+
+@pytest.mark.parametrize("systemd_initrd", [False, True], ids=["shell-initrd", "systemd-initrd"])
+def test_dracut_pre_pivot_overrides_init(shell, root, tmp_path, systemd_initrd):
+    """The pre-pivot hook as dracut sources it, paths moved into the sandbox: a missing
+    init becomes real_init= (shell initrd) or a switch-root drop-in (systemd initrd)."""
+    (root / STATE / "store" / f"{1:032x}-genman-host" / "init").unlink()
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text(f"root=LABEL=genroot init={gen_init(1)} genman.generation=1\n")
+    etc = tmp_path / "initrd-etc"
+    run = tmp_path / "initrd-run"
+    hook = (REPO / "initrd/dracut/90genman/genman-pre-pivot.sh").read_text()
+    hook = (
+        hook.replace("/lib/genman/genman-initrd.sh", str(LIB))
+        .replace("/proc/cmdline", str(cmdline))
+        .replace("/etc/cmdline.d", f"{etc}/cmdline.d")
+        .replace("/run/systemd/system", f"{run}/systemd/system")
+    )
+    stubs = (
+        f'getarg() {{ for a in $(cat "{cmdline}"); do\n'
+        '  case $a in "$1"*) echo "${a#"$1"}";; esac\n'
+        "done; }\n"
+        "systemctl() { :; }\n"
+    )
+    env = {"PATH": os.environ["PATH"], "NEWROOT": str(root), "GENMAN_RUN_DIR": str(tmp_path / "r")}
+    if systemd_initrd:
+        env["DRACUT_SYSTEMD"] = "1"
+    res = subprocess.run(
+        [*shell, "-c", stubs + hook],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    chosen = f"/{STATE}/default/init"
+    if systemd_initrd:
+        dropin = run / "systemd/system/initrd-switch-root.service.d/90-genman.conf"
+        assert f"switch-root /sysroot {chosen}" in dropin.read_text()
+    else:
+        assert (etc / "cmdline.d/90genman-init.conf").read_text() == f"real_init={chosen}\n"
