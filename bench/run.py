@@ -60,7 +60,7 @@ class Config:
     growth: tuple[int, ...]  # item 6
     runs: int
     fast_runs: int  # for commands that take milliseconds
-    big_runs: int  # for item 6 cold builds of >= 100,000 files (45 s each here)
+    big_runs: int  # for item 6 at >= 100,000 files (a cold build takes about a minute)
 
 
 FULL = Config("full", 10_000, 300, 200, (1_000, 10_000), 20, 1_000,
@@ -395,7 +395,8 @@ def item3_switch(b: Bench) -> None:
 def _gens_setup(b: Bench) -> tuple[Path, Path, Nix | None, Path | None]:
     """G generations of a small profile for genman and for Nix, each snapshotted."""
     c = b.cfg
-    gw = W.generate(W.Spec(files=50, templates=5, dirs=2, package_bytes=0), b.work / "w-gens")
+    gw = W.generate(W.Spec(files=20, templates=2, dirs=2, max_size=4 * 1024, package_bytes=0),
+                    b.work / "w-gens")
     root = b.work / "root-gens"
     remove(root)
     t = time.perf_counter()
@@ -527,7 +528,7 @@ def item6_growth(b: Bench) -> None:
             b.genman(root, "switch", str(w.profile))
         gn = Stats()
         before = load()
-        for _ in range(c.runs):
+        for _ in range(c.big_runs if n >= 100_000 else c.runs):
             gn.add(b.genman(root, noop_cmd, str(w.profile)))
         b.row(key=f"growth-noop-{n}", item=f"6 {noop_cmd}, no-op, {n:,} files of 1-4 KiB",
               genman=gn, show_mem=True, load_before=before, load_after=load(),
