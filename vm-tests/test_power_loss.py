@@ -52,6 +52,7 @@ def test_power_loss_mid_switch(image_factory, machines) -> None:
                 f'sed \'s/^text = "profile .*/text = "profile {name}\\\\n"/\' '
                 f"{PROFILES}/{src}.toml > {PROFILES}/{name}.toml"
             )
+        m.succeed("sync")  # the profiles must survive the cut; only genman's writes are on trial
         m.execute(
             f"{COMBO.genman_cmd()} switch {PROFILES}/cut-{k}.toml >/dev/null 2>&1", nowait=True
         )
