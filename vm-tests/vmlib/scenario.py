@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .images import Combo
+from .images import REPO, Combo
 from .machine import GuestBootError, GuestCommandError, Machine, Result
 
 PROFILES = "/etc/genman/vm"
@@ -21,6 +21,17 @@ BOOT_BUDGET = 180  # seconds from power-on to the agent, menu wait included (TCG
 class Timed:
     result: Result
     seconds: float
+
+
+def host_switch(combo: Combo, profile: str) -> list[str]:
+    """Arguments for a host-side `genman switch` of vm-tests/profiles/PROFILE.toml into an
+    image's tree before it is made (images.build_image(host_prepare=...)): cheaper than a
+    guest boot plus a switch under TCG, and itself a test of the --root promise."""
+    if combo.bootloader == "systemd-boot":
+        loader = ["--bootloader", "systemd-boot", "--esp", "{esp}"]
+    else:
+        loader = ["--bootloader", "grub", "--boot-dir", "{tree}/boot"]
+    return ["--root", "{tree}", *loader, "switch", str(REPO / f"vm-tests/profiles/{profile}.toml")]
 
 
 def genman(
