@@ -320,8 +320,22 @@ class Machine:
             s.feed(bytes(self._buf))
         return s
 
+    def _quiet(self, seconds: float = 0.3) -> None:
+        """Wait (bounded) until the console has been silent for `seconds`: a menu caught
+        mid-redraw shows half a line highlighted, and a key sent then goes one too far."""
+        deadline = time.monotonic() + 5 * TIME_SCALE
+        with self._cond:
+            size = len(self._buf)
+        while time.monotonic() < deadline:
+            time.sleep(seconds)
+            with self._cond:
+                if len(self._buf) == size:
+                    return
+                size = len(self._buf)
+
     def _wait_highlight(self, not_equal: str | None, deadline: float) -> str | None:
         while True:
+            self._quiet()
             hl = self.screen().highlighted_line()
             if hl is not None and NOT_A_MENU.match(hl):
                 hl = None  # a firmware banner drawn in menu colours, before the menu
