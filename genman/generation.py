@@ -110,7 +110,29 @@ def info(layout: Layout, number: int) -> GenerationInfo:
 
 
 def list_generations(layout: Layout) -> list[GenerationInfo]:
-    return [info(layout, n) for n in generation_numbers(layout)]
+    """Every generation, oldest first. Plain string paths and one summary read per distinct
+    toplevel: list-generations over 1,000 generations is mostly this loop."""
+    gens = os.fspath(layout.host(layout.generations_dir))
+    store = os.fspath(layout.host(layout.store_dir))
+    summaries: dict[str, dict[str, Any]] = {}
+    out = []
+    for number in generation_numbers(layout):
+        link = f"{gens}/{number}"
+        try:
+            toplevel = os.path.basename(os.readlink(link))
+            mtime = os.lstat(link).st_mtime
+        except OSError:
+            continue  # removed while we looked (a concurrent prune)
+        summary = summaries.get(toplevel)
+        if summary is None:
+            try:
+                with open(f"{store}/{toplevel}/summary.json", "rb") as f:
+                    summary = json.loads(f.read())
+            except (OSError, ValueError):
+                summary = {"description": "(damaged: summary unreadable)"}
+            summaries[toplevel] = summary
+        out.append(GenerationInfo(number, toplevel, datetime.fromtimestamp(mtime, UTC), summary))
+    return out
 
 
 def read_manifest(layout: Layout, toplevel: str) -> Manifest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,9 @@ def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
     desc_w = max(10, width - fixed - 2 - flag_w)
     lines = [f"{'GEN':>5}  {'CREATED':<16}  {'KERNEL':<16}  {'DESCRIPTION':<{desc_w}}  MARKERS"]
     for r, f in zip(rows, flags, strict=True):
-        created = datetime.fromisoformat(r["created"]).astimezone().strftime("%Y-%m-%d %H:%M")
+        created = time.strftime(
+            "%Y-%m-%d %H:%M", time.localtime(datetime.fromisoformat(r["created"]).timestamp())
+        )
         kernel = _cut(r["kernel_version"] or "-", 16)
         desc = _cut(r["description"] or "", desc_w)
         line = f"{r['number']:>5}  {created:<16}  {kernel:<16}  {desc:<{desc_w}}  {f}"

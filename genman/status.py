@@ -37,6 +37,7 @@ def markers(layout: Layout) -> Markers:
 
 def rows(layout: Layout, boot_entries: set[int]) -> list[dict[str, Any]]:
     m = markers(layout)
+    store = str(layout.store_dir)
     out = []
     for g in generation.list_generations(layout):
         out.append({
@@ -44,7 +45,7 @@ def rows(layout: Layout, boot_entries: set[int]) -> list[dict[str, Any]]:
             "created": g.created.isoformat(timespec="seconds"),
             "description": g.description,
             "kernel_version": g.kernel_version,
-            "store_path": str(layout.store_dir / g.toplevel),
+            "store_path": f"{store}/{g.toplevel}",
             "default": g.number == m.default,
             "active": g.number == m.active,
             "booted": g.number == m.booted,
