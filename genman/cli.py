@@ -366,7 +366,11 @@ def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run:
     for n, why in plan.spared:
         click.echo(f"kept generation {n}: {why}", err=True)
     if plan.generations:
-        click.echo("removed generations " + ", ".join(map(str, plan.generations)))
+        from genman.report import number_ranges
+
+        n = len(plan.generations)
+        click.echo(f"removed {n} generation{'s' if n > 1 else ''}: "
+                   f"{number_ranges(plan.generations)}")
     else:
         click.echo("no generation removed")
     click.echo(freed_text(plan.freed()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from genman.diff import Diff
@@ -37,6 +38,22 @@ def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
         line = f"{r['number']:>5}  {created:<16}  {kernel:<16}  {desc:<{desc_w}}  {f}"
         lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
+
+
+def number_ranges(numbers: Sequence[int]) -> str:
+    """1, 2, 3, 5, 7, 8 -> '1-3, 5, 7-8': a prune of 995 generations stays one line."""
+    parts: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(parts)
 
 
 def diff_text(a: int, b: int, d: Diff) -> str:

@@ -111,3 +111,11 @@ def test_interrupt_exits_130(root: Path, genman: Callable[..., Run],
                              mocker: pytest.MockerFixture) -> None:
     mocker.patch.object(operations, "generation_rows", side_effect=KeyboardInterrupt)
     assert genman("--root", root, "list-generations").code == 130
+
+
+def test_number_ranges_keep_long_prunes_on_one_line() -> None:
+    from genman.report import number_ranges
+
+    assert number_ranges([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
+    assert number_ranges([4]) == "4"
+    assert number_ranges(list(range(1, 996))) == "1-995"

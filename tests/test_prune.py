@@ -79,7 +79,7 @@ def test_keep_1_keeps_only_the_newest_and_the_default(sandbox: Sandbox) -> None:
     assert remaining(sandbox) == [4]
     assert sandbox.entries() == ["genman-4.conf"]
     out = r.out  # type: ignore[attr-defined]
-    assert "removed generations 1, 2, 3" in out
+    assert "removed 3 generations: 1-3" in out
     assert "on the store" in out
 
 

@@ -85,7 +85,7 @@ def test_prune_keep_2_leaves_two_entries_and_only_their_files(sandbox: Sandbox) 
 
     r = sandbox.genman("--root", sandbox.root, "prune", "--keep", "2")
     assert r.code == 0, r.err
-    assert "removed generations 1, 2, 3, 4, 5, 6, 7, 8" in r.out
+    assert "removed 8 generations: 1-8" in r.out
     assert "on the ESP" in r.out
     assert sandbox.entries() == ["genman-10.conf", "genman-9.conf"]
     named = set()
