@@ -36,19 +36,22 @@ def _env() -> jinja2.Environment:
 def render(manifest: Manifest) -> dict[str, str]:
     from genman.plan import PATH_PROFILE, CopyWant, LinkWant, desired_etc
 
-    links: list[tuple[str, str]] = []
-    copies: list[tuple[str, str, str, int, int]] = []
+    # One line per /etc path, joined here rather than looped in jinja: a 10,000-file
+    # generation renders this on every build.
+    links: list[str] = []
+    copies: list[str] = []
+    store = str(Layout.store_dir)
     for path, want in sorted(desired_etc(manifest).items()):
         match want:
             case LinkWant(target):
-                links.append((path, target))
-            case CopyWant(store, mode, uid, gid):
-                copies.append((path, str(Layout.store_dir / store), f"{mode:04o}", uid, gid))
+                links.append(f"\t\"$1\" link '{path}' '{target}'\n")
+            case CopyWant(name, mode, uid, gid):
+                copies.append(f"\t\"$1\" copy '{path}' '{store}/{name}' {mode:04o} {uid} {gid}\n")
     inits = ([manifest.init] if manifest.init else []) + [
         i for i in FALLBACK_INITS if i != manifest.init
     ]
     env = _env()
-    ctx = {"manifest": manifest, "links": links, "copies": copies,
+    ctx = {"manifest": manifest, "wants": "".join(links + copies),
            "path_profile": PATH_PROFILE, "inits": " ".join(inits)}
     return {
         "init": env.get_template("init.sh.j2").render(ctx),

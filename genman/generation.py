@@ -2,7 +2,8 @@
 
 A generation's content lives in one store path (its *toplevel*):
 
-    etc/<path>        -> /var/lib/genman/store/<hash>-<file>   (the /etc/static tree)
+    etc/<file>        -> /var/lib/genman/store/<hash>-<file>   (the /etc/static tree;
+    etc/<dir>         -> ../../<hash>-etc-<dir>, a store directory of links: see etc_tree)
     sw/bin, sw/sbin   -> executables of [packages]
     kernel, initrd, kernel-modules -> store paths
     kernel-params     the profile's kernel parameters, one line
@@ -253,24 +254,68 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
     )
 
 
+def etc_tree(
+    batch: StoreBatch, layout: Layout, manifest: Manifest
+) -> tuple[dict[str, str], set[str]]:
+    """The generation's etc tree as a Merkle tree of store directories, like git's trees:
+    each directory below /etc/static is a store path of links, named by what it holds.
+
+    A change to one file of a 10,000-file tree makes new store paths only for the
+    directories on that file's path, not 10,000 new links. Returns the links of the etc
+    root (name -> target) and the directory store paths (references, for gc). Directory
+    links are relative (`../<name>`), so they resolve the same under --root as on the
+    target; file links name the store file as the target sees it.
+    """
+    store = str(layout.store_dir)
+    root: dict[str, Any] = {}
+    for path, entry in manifest.etc.items():
+        parts = path.split("/")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = f"{store}/{entry.store}"
+    dirs: set[str] = set()
+
+    def links_of(node: dict[str, Any], up: str) -> dict[str, str]:
+        return {name: (f"{up}{make_dir(name, sub)}" if isinstance(sub, dict) else sub)
+                for name, sub in sorted(node.items())}
+
+    def make_dir(name: str, node: dict[str, Any]) -> str:
+        links = links_of(node, "../")
+
+        def populate(dest: Path) -> None:
+            base = os.fspath(dest)
+            for n, target in links.items():
+                os.symlink(target, f"{base}/{n}")
+
+        key = "etc-dir\0" + json.dumps(links, sort_keys=True)
+        made = batch.add_generated(key, f"etc-{name}", populate)
+        dirs.add(made)
+        return made
+
+    return links_of(root, "../../"), dirs
+
+
 def _populate(
-    layout: Layout, manifest: Manifest, scripts: dict[str, str]
+    layout: Layout, manifest: Manifest, scripts: dict[str, str],
+    etc_links: dict[str, str], etc_dirs: set[str],
 ) -> Callable[[Path], None]:
     store = str(layout.store_dir)
 
     def populate(dest: Path) -> None:
         made: set[str] = set()
+        base = os.fspath(dest)  # string paths: this links every /etc file of the generation
 
         def link(rel: str, target: str) -> None:
             parent = os.path.dirname(rel)
             if parent and parent not in made:
-                os.makedirs(dest / parent, exist_ok=True)
+                os.makedirs(f"{base}/{parent}", exist_ok=True)
                 made.add(parent)
-            os.symlink(target, dest / rel)
+            os.symlink(target, f"{base}/{rel}")
 
         os.mkdir(dest / "etc")
-        for path, entry in manifest.etc.items():
-            link(f"etc/{path}", f"{store}/{entry.store}")
+        for name, target in etc_links.items():
+            link(f"etc/{name}", target)
         os.makedirs(dest / "sw/bin")
         os.makedirs(dest / "sw/sbin")
         for rel, target in manifest.path_links.items():
@@ -287,7 +332,8 @@ def _populate(
             _write(dest / name, text, 0o555)
         _write(dest / "manifest.json", manifest.to_json())
         _write(dest / "summary.json", json.dumps(manifest.summary()) + "\n")
-        _write(dest / "references", "".join(f"{r}\n" for r in sorted(manifest.references())))
+        refs = manifest.references() | etc_dirs
+        _write(dest / "references", "".join(f"{r}\n" for r in sorted(refs)))
 
     return populate
 
@@ -319,7 +365,9 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
         scripts = bootscripts.render(manifest)
         key = toplevel_key(manifest, scripts)
         name = f"genman-{profile.hostname}"
-        toplevel = batch.add_generated(key, name, _populate(layout, manifest, scripts))
+        etc_links, etc_dirs = etc_tree(batch, layout, manifest)
+        toplevel = batch.add_generated(
+            key, name, _populate(layout, manifest, scripts, etc_links, etc_dirs))
         added = len(batch.added)
         if newest is not None and toplevel_of(layout, newest) == toplevel:
             batch.abort()

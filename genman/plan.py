@@ -82,13 +82,14 @@ def static_target(toplevel: str) -> str:
 def desired_etc(manifest: Manifest) -> dict[str, Want]:
     """Every /etc path (relative) a generation puts in place, and how."""
     want: dict[str, Want] = {}
+    static = str(Layout.etc_static)  # strings, not PurePosixPath: 10,000 paths per switch
     for path, e in manifest.etc.items():
         check_path(path)
         if e.is_copy:
             want[path] = CopyWant(e.store, e.mode if e.mode is not None else 0o644,
                                   e.uid or 0, e.gid or 0)
         else:
-            want[path] = LinkWant(str(Layout.etc_static / path))
+            want[path] = LinkWant(f"{static}/{path}")
     for name, svc in sorted(manifest.services.items()):
         if not svc.unit_file:
             continue

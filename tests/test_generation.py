@@ -86,8 +86,10 @@ def test_changed_variable_shares_every_unchanged_store_path(example: Path, root:
         assert m1.etc[p].store == m2.etc[p].store
     assert m1.packages == m2.packages and m1.kernel == m2.kernel
     added = set(os.listdir(root / "var/lib/genman/store")) - names_before
-    # Exactly the new bird.conf and the new toplevel; nothing else was copied.
-    assert added == {m2.etc["bird/bird.conf"].store, second.toplevel}
+    # Exactly the new bird.conf, the etc directory holding it, and the new toplevel.
+    new_dir = {n for n in added if n.endswith("-etc-bird")}
+    assert len(new_dir) == 1
+    assert added == {m2.etc["bird/bird.conf"].store, second.toplevel, *new_dir}
     assert m1.services["bird"].digest != m2.services["bird"].digest
 
 
@@ -100,6 +102,9 @@ def test_generation_layout_names_target_paths(example: Path, root: Path) -> None
     assert motd.startswith("/var/lib/genman/store/") and str(root) not in motd
     assert (root / motd.lstrip("/")).read_text() == "hello\n"
     assert os.readlink(top / "etc/nginx/sites/a.conf").endswith("-a.conf")
+    # Directories of the etc tree are store paths linked relatively, never via the root.
+    assert os.readlink(top / "etc/nginx").startswith("../../")
+    assert os.readlink(top / "etc/nginx").endswith("-etc-nginx")
     assert os.readlink(top / "sw/bin/hello").endswith("-tools/bin/hello")
     assert os.readlink(top / "sw/sbin/ctl").endswith("-tools/sbin/ctl")
     assert os.readlink(top / "kernel").endswith("-vmlinuz-6.1.0-28-amd64")
@@ -111,7 +116,9 @@ def test_generation_layout_names_target_paths(example: Path, root: Path) -> None
     assert manifest.etc["bird/bird.conf"].mode == 0o640
     assert manifest.etc["bird/bird.conf"].gid == 115
     refs = set((top / "references").read_text().split())
-    assert refs == manifest.references()
+    etc_dirs = {r for r in refs if "-etc-" in r}
+    assert {d.split("-etc-")[1] for d in etc_dirs} == {"bird", "nginx", "sites"}
+    assert refs == manifest.references() | etc_dirs
     assert all((root / "var/lib/genman/store" / r).exists() for r in refs)
     summary = json.loads((top / "summary.json").read_text())
     assert summary["kernel_version"] == "6.1.0-28-amd64"
@@ -187,7 +194,14 @@ def test_rebuild_of_10000_files_reads_none_of_them_again(
     monkeypatch.setattr(hashcache, "sha256_file", lambda p: reads.append(str(p)) or real(p))
     again = build(tmp_path / "p/profile.toml", root)
     assert (again.number, again.new, reads) == (1, False, [])
-    # One changed file is the only one read.
+    # One changed file is the only one read, and only the directories on its path are
+    # new store paths: the file, etc/big/d07, etc/big, and the toplevel.
     (src / "d07/f42.conf").write_text("changed\n")
     third = build(tmp_path / "p/profile.toml", root)
     assert (third.number, reads) == (2, [str(src / "d07/f42.conf")])
+    assert third.added == 4
+    layout = Layout.for_root(root)
+    top = root / "var/lib/genman/store" / third.toplevel
+    store_file = os.readlink(top / "etc/big/d07/f42.conf")  # through the relative dir links
+    assert (root / store_file.lstrip("/")).read_text() == "changed\n"
+    assert generation.manifest_of(layout, 2).etc["big/d07/f42.conf"].store in store_file
