@@ -19,6 +19,7 @@ backslashes or control characters (`check_path`), so no JSON escaping is ever ne
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -87,9 +88,13 @@ def make(toplevel: str | None, files: Iterable[tuple[Kind, str]], dirs: Iterable
     return Ledger(toplevel, frozenset(files) | frozenset((Kind.DIR, d) for d in dirs))
 
 
+_UNQUOTABLE = re.compile("[\"\\\\'\x00-\x1f\x7f]")
+
+
 def check_path(path: str) -> None:
     """Paths go into the ledger and into sh scripts verbatim: refuse what would need quoting."""
-    bad = [c for c in path if c in "\"\\'" or ord(c) < 32 or ord(c) == 127]
+    m = _UNQUOTABLE.search(path)
+    bad = [m.group()] if m else []
     if bad:
         raise GenmanError(
             f"/etc/{path!r} contains {bad[0]!r}, which genman cannot manage",
