@@ -134,8 +134,11 @@ def remove_tree(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
-        make_writable_tree(path)
-        shutil.rmtree(path)
+        try:  # root may delete from read-only directories: try before chmod-ing them all
+            shutil.rmtree(path)
+        except PermissionError:
+            make_writable_tree(path)
+            shutil.rmtree(path)
     else:
         os.unlink(path)
 
