@@ -395,8 +395,8 @@ def item3_switch(b: Bench) -> None:
 def _gens_setup(b: Bench) -> tuple[Path, Path, Nix | None, Path | None]:
     """G generations of a small profile for genman and for Nix, each snapshotted."""
     c = b.cfg
-    gw = W.generate(W.Spec(files=20, templates=2, dirs=2, max_size=4 * 1024, package_bytes=0),
-                    b.work / "w-gens")
+    gw = W.generate(W.Spec(files=20, templates=2, dirs=2, max_size=4 * 1024, package_bytes=0,
+                           subdirs=False), b.work / "w-gens")
     root = b.work / "root-gens"
     remove(root)
     t = time.perf_counter()

@@ -38,6 +38,7 @@ class Spec:
     min_size: int = 1 * KIB
     max_size: int = 64 * KIB
     package_bytes: int = 200 * MIB
+    subdirs: bool = True  # plain files also in conf.d/0..7 below each directory source
     seed: int = 6
 
     @property
@@ -137,7 +138,7 @@ def generate(spec: Spec, dest: Path) -> Workload:
     w.source_dirs = [f"app{d:02d}" for d in range(ndirs)]
     for i in range(spec.plain):
         d = w.source_dirs[i % ndirs]
-        sub = f"conf.d/{(i // ndirs) % 8}" if i % 3 else "."
+        sub = f"conf.d/{(i // ndirs) % 8}" if i % 3 and spec.subdirs else "."
         p = dest / "files" / d / sub / f"f{i:06d}.conf"
         p.parent.mkdir(parents=True, exist_ok=True)
         size = _log_uniform(rng, spec.min_size, spec.max_size)
