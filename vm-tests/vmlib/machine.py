@@ -367,6 +367,7 @@ class Machine:
             seen: list[str] = []
             down, up = (GRUB_DOWN, GRUB_UP) if self.bootloader == "grub" else (KEY_DOWN, KEY_UP)
             direction = down
+            unmoved = 0
             for _ in range(max_keys):
                 assert hl is not None
                 if matches(hl):
@@ -374,11 +375,19 @@ class Machine:
                 seen.append(hl)
                 self.send_console(direction)
                 new = self._wait_highlight(hl, time.monotonic() + 5 * TIME_SCALE)
-                if new == hl or new is None:  # the end of the list: turn round once
+                if new == hl or new is None:
+                    # GRUB spends the first key on a running countdown (seen in submenus:
+                    # the countdown line clears, the selection stays). Press again once;
+                    # still unmoved means the end of the list: turn round once.
+                    unmoved += 1
+                    if unmoved < 2:
+                        continue
                     if direction == up:
                         break
                     direction = up
+                    unmoved = 0
                     continue
+                unmoved = 0
                 hl = new
             else:
                 hl = None
