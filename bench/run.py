@@ -455,10 +455,12 @@ def item4_5_generations(b: Bench, do4: bool, do5: bool) -> None:
               genman=gj, peer_name="nix-env --list-generations", peer=p if nix else None,
               load_before=before, load_after=after)
         floor = Stats()
+        before = load()
         for _ in range(c.fast_runs):
             floor.add(run([sys.executable, "-c", "pass"]))
         b.row(key="python-floor", item="4 (reference) `python3 -c pass`: the interpreter's "
-              "start-up floor under every genman command", genman=floor)
+              "start-up floor under every genman command", genman=floor,
+              load_before=before, load_after=load())
         b.replay["list"] = lambda: b.genman_cmd(root, "list-generations")
         ms = g.median * 1000
         detail = f"{ms:.0f} ms"
