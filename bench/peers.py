@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +17,13 @@ from measure import Sample, run
 
 
 def version(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
-    except OSError:
-        return "not installed"
+    with tempfile.TemporaryDirectory(prefix="genman-bench-version-") as home:
+        env = {**os.environ, "ANSIBLE_HOME": home, "ANSIBLE_LOCAL_TEMP": home, "HOME": home}
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                 timeout=60, env=env)
+        except OSError:
+            return "not installed"
     return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else \
         "not installed"
 
