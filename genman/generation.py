@@ -372,9 +372,13 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
         if newest is not None and toplevel_of(layout, newest) == toplevel:
             batch.abort()
             cache.save()
+            if profile.compiled is not None:
+                profile.compiled.save()
             return BuildResult(newest, toplevel, new=False, added=0)
         progress(f"writing {added} new store paths")
     cache.save()
+    if profile.compiled is not None:
+        profile.compiled.save()
     number = (newest or 0) + 1
     gens = layout.host(layout.generations_dir)
     gens.mkdir(parents=True, exist_ok=True)

@@ -108,6 +108,8 @@ class Profile:
     packages: tuple[PackageSpec, ...]
     etc: tuple[EtcFile, ...]
     services: tuple[ServiceSpec, ...]
+    # Templates compiled while validating; the build saves them for the next one.
+    compiled: templating.CompiledTemplates | None = field(default=None, compare=False)
 
 
 # ---------------------------------------------------------------- helpers
@@ -555,7 +557,8 @@ def _walk_source_dir(src: Path) -> list[tuple[str, Path, bool]]:
     return sorted(files)
 
 
-def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, ...]:
+def _etc(raw: _Raw, layout: Layout, context: dict[str, Any],
+         compiled: templating.CompiledTemplates) -> tuple[EtcFile, ...]:
     users = _read_ids(layout, "/etc/passwd")
     groups = _read_ids(layout, "/etc/group")
     by_path: dict[str, EtcFile] = {}
@@ -619,7 +622,7 @@ def _etc(raw: _Raw, layout: Layout, context: dict[str, Any]) -> tuple[EtcFile, .
                 )
             rendered = templating.render(
                 where=f"{_show(vfile)}: {key} template", context=context,
-                template_file=src.resolve(),
+                template_file=src.resolve(), cache=compiled,
             )
             produced.append(make(etc_path, content=rendered.encode()))
         else:
@@ -722,7 +725,8 @@ def load(path: Path, layout: Layout) -> Profile:
     }
     kernel = _kernel(raw, layout)
     packages = _packages(raw)
-    etc = _etc(raw, layout, context)
+    compiled = templating.CompiledTemplates(layout.host(layout.cache_dir) / "jinja")
+    etc = _etc(raw, layout, context, compiled)
     services = _services(raw, etc)
     return Profile(
         path=main,
@@ -735,6 +739,7 @@ def load(path: Path, layout: Layout) -> Profile:
         packages=packages,
         etc=etc,
         services=services,
+        compiled=compiled,
     )
 
 

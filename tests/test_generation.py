@@ -205,3 +205,23 @@ def test_rebuild_of_10000_files_reads_none_of_them_again(
     store_file = os.readlink(top / "etc/big/d07/f42.conf")  # through the relative dir links
     assert (root / store_file.lstrip("/")).read_text() == "changed\n"
     assert generation.manifest_of(layout, 2).etc["big/d07/f42.conf"].store in store_file
+
+
+def test_templates_compile_once_across_builds(example: Path, root: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2
+
+    from genman import templating
+
+    build(example, root)
+    assert list((root / "var/lib/genman/cache/jinja").iterdir())
+    templating._ENVIRONMENTS.clear()  # as a new genman process starts
+    compiled: list[object] = []
+    real = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiled.append(a) or real(self, *a, **k))
+    assert build(example, root).new is False
+    # The profile's template file came from the cache; inline text and genman's own
+    # init/activate scripts are compiled as before.
+    assert not [a for a in compiled if len(a) > 1 and a[1] == "bird.conf.j2"]
+    assert [a for a in compiled if a[0] == "hello\n"]  # the counter does count
