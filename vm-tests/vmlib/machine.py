@@ -398,12 +398,28 @@ class Machine:
                     f"--- screen ---\n{self.screen().dump()}\n" + self.console_tail()
                 )
             chosen = hl
-            self.send_console(KEY_ENTER)
+            self._press_enter(chosen)
             if level + 1 < len(path):  # a submenu opens: wait for its first highlight
                 hl = self._wait_highlight(chosen, time.monotonic() + 10 * TIME_SCALE)
         with self._cond:
             self._pos = len(self._buf)
         return chosen
+
+    def _press_enter(self, chosen: str) -> None:
+        """Enter, and again if the menu still shows `chosen` selected and nothing else
+        happened (seen once under GRUB: an Enter right after a move was lost)."""
+        for _ in range(3):
+            with self._cond:
+                size = len(self._buf)
+            self.send_console(KEY_ENTER)
+            deadline = time.monotonic() + 5 * TIME_SCALE
+            while time.monotonic() < deadline:
+                time.sleep(0.3)
+                with self._cond:
+                    if len(self._buf) != size:
+                        return
+            if self.screen().highlighted_line() != chosen:
+                return
 
     # ------------------------------------------------------------ agent
 
@@ -434,7 +450,13 @@ class Machine:
     def _request(self, req: dict[str, object], deadline: float) -> dict[str, object] | None:
         """Send one request, return the matching reply, or None at the deadline."""
         assert self._agent is not None
-        self._agent.sendall(b"\n" + json.dumps(req).encode() + b"\n")
+        # Until the agent opens ttyS1, QEMU stops reading this socket once the UART's
+        # buffer is full; a send that cannot go out is a request not answered (yet).
+        self._agent.settimeout(max(0.1, min(5.0, deadline - time.monotonic())))
+        try:
+            self._agent.sendall(b"\n" + json.dumps(req).encode() + b"\n")
+        except TimeoutError:
+            return None
         while True:
             while b"\n" in self._agent_buf:
                 line, self._agent_buf = self._agent_buf.split(b"\n", 1)
