@@ -176,11 +176,14 @@ def write_grub_cfg(tree: Path, platform: str) -> None:
     if mods.exists():
         shutil.rmtree(mods)
     shutil.copytree(Path("/usr/lib/grub") / platform, mods)
+    # Output on serial only: under OVMF "console" is mirrored to the same UART, and two
+    # renderers drawing one menu garble it. Input under OVMF through "console": OVMF's
+    # terminal driver polls the UART anyway, so GRUB's own serial reader would race it
+    # for every key (seen: keys lost, an Enter swallowed); under SeaBIOS only serial.
+    term_in = "console" if platform.endswith("efi") else "serial"
     (grub / "grub.cfg").write_text(
         "serial --unit=0 --speed=115200\n"
-        # serial only: under OVMF "console" is mirrored to the same UART, and two
-        # renderers drawing one menu garble it for the harness and for people alike.
-        "terminal_input serial\n"
+        f"terminal_input {term_in}\n"
         "terminal_output serial\n"
         "set timeout=4\n"
         "set timeout_style=menu\n"
