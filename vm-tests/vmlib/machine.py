@@ -36,9 +36,9 @@ OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 KEY_DOWN = b"\x1b[B"
 KEY_UP = b"\x1b[A"
 KEY_ENTER = b"\r"
-# GRUB parses escape sequences itself and gives up on the rest of one if the next byte
-# is late, which under TCG it sometimes is (seen: Down read as ESC, '[', 'B'). Its menu
-# also takes the one-byte keys it names on screen: "Use the ^ and v keys".
+# GRUB parses escape sequences itself, and a torn one was seen read as ESC, '[', 'B'
+# (with OVMF polling the same UART). Its menu also takes the one-byte keys it names on
+# screen, "Use the ^ and v keys", which cannot be torn.
 GRUB_DOWN = b"v"
 GRUB_UP = b"^"
 
