@@ -1,7 +1,7 @@
 """The activation commands: switch, test, boot, switch-generation, rollback, status.
 
 Each one: validate the profile (before the lock: a bad profile writes nothing), take the
-lock, undo an interrupted run (`transaction.recover`), build, probe, plan, and run the plan
+lock and undo an interrupted run (`genman.session`), build, probe, plan, and run the plan
 as one transaction. `switch --dry-run` stops after planning and prints the plan: it takes no
 lock, builds nothing (store names are computed, not written) and writes nothing.
 """
@@ -21,7 +21,6 @@ from genman.errors import GenmanError
 from genman.execute import Outcome
 from genman.hashcache import HashCache
 from genman.layout import Layout
-from genman.lock import locked
 from genman.plan import (
     KEEP,
     PendingBoot,
@@ -32,10 +31,12 @@ from genman.plan import (
     plan_switch,
     touched_paths,
 )
-from genman.probe import SystemState, probe
+from genman.probe import probe
 from genman.services import InitSystem
+from genman.session import session
+from genman.state import SystemState
 from genman.store import Store, StoreBatch
-from genman.transaction import Journal, boot_plan, live_manifest, recover, run
+from genman.transaction import Journal, boot_plan, live_manifest, run
 
 Progress = Callable[[str], None]
 
@@ -156,8 +157,7 @@ def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
         assert target.number is not None
         return Result(target.number, plan)
     prof = profile.load(profile_file, opts.layout)
-    with locked(opts.layout):
-        recover(opts, progress, flags.init_system)
+    with session(opts, progress, flags.init_system):
         built = generation.build(prof, opts.layout, progress)
         result = _apply(opts, _target(opts.layout, built.number), mode, flags, progress,
                         mode.value)
@@ -171,8 +171,7 @@ def switch_generation(opts: Options, number: int, progress: Progress,
     if dry_run:
         target = _target(opts.layout, number)
         return Result(number, _plan(opts, target, None, flags)[1])
-    with locked(opts.layout):
-        recover(opts, progress, flags.init_system)
+    with session(opts, progress, flags.init_system):
         return _apply(opts, _target(opts.layout, number), None, flags, progress, command)
 
 
@@ -194,15 +193,9 @@ def rollback(opts: Options, progress: Progress, flags: Flags = Flags(),
     if dry_run:
         return switch_generation(opts, previous_generation(opts.layout), progress, flags,
                                  dry_run=True)
-    with locked(opts.layout):
-        recover(opts, progress, flags.init_system)
+    with session(opts, progress, flags.init_system):
         number = previous_generation(opts.layout)
         return _apply(opts, _target(opts.layout, number), None, flags, progress, "rollback")
-
-
-def recover_only(opts: Options, progress: Progress) -> bool:
-    with locked(opts.layout):
-        return recover(opts, progress)
 
 
 # ---------------------------------------------------------------- status

@@ -2,7 +2,7 @@
 
 They are rendered from package templates and become part of the generation's content.
 `activate` carries the generation's /etc entries baked in, computed by the same
-`plan.desired_etc` the Python activation uses, so both make the same /etc.
+`etcwants.desired_etc` the Python activation uses, so both make the same /etc.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from genman.etcwants import PATH_PROFILE, CopyWant, LinkWant, desired_etc
 from genman.layout import Layout
 from genman.manifest import Manifest
 
@@ -34,8 +35,6 @@ def _env() -> jinja2.Environment:
 
 
 def render(manifest: Manifest) -> dict[str, str]:
-    from genman.plan import PATH_PROFILE, CopyWant, LinkWant, desired_etc
-
     # One line per /etc path, joined here rather than looped in jinja: a 10,000-file
     # generation renders this on every build.
     links: list[str] = []

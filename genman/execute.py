@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import assert_never
 
 from genman import fsutil
+from genman.channel import Say, warn
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.plan import (
@@ -39,11 +39,10 @@ from genman.plan import (
     WriteLedger,
     WritePathProfile,
 )
-from genman.services import RUNS, Backend, InitSystem, ServiceChange, backend
+from genman.services import RUNS, Backend, InitSystem, ServiceChange
+from genman.services.backends import backend
 
 CRASH_ENV = "GENMAN_TEST_CRASH_AFTER"
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
                 except FileNotFoundError:
                     pass
                 except OSError:
-                    say(f"  /etc/{path} is not empty any more; left in place")
+                    warn(f"/etc/{path} is not empty any more; left in place")
                 else:
                     fsutil.fsync_dir((etc / path).parent)
             case WritePathProfile(text):
@@ -134,7 +133,7 @@ def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
                 if live:
                     r = svc().daemon_reload()
                     if not r.ok:
-                        say(f"  daemon-reload failed: {(r.stderr or r.stdout).strip()}")
+                        warn(f"daemon-reload failed: {(r.stderr or r.stdout).strip()}")
                 else:
                     outcome.planned_only.append("daemon-reload")
             case Service(change, live):

@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 
 from genman import fsutil, generation
+from genman.bootloader import execute_boot, shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout
+from genman.session import session
 from genman.store import Store, is_store_name, store_size
 
 _STORE_NAME = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9+._?=-]+")
@@ -98,17 +100,12 @@ def execute_store(opts: Options, plan: StorePlan) -> None:
 
 
 def plan_gc(opts: Options) -> GcPlan:
-    from genman.prune import shrink_boot
-
     numbers = generation.generation_numbers(opts.layout)
     return GcPlan(shrink_boot(opts, numbers), plan_store(opts, numbers))
 
 
 def gc(opts: Options, *, dry_run: bool) -> GcPlan:
-    from genman.bootloader import execute_boot
-    from genman.prune import maintenance
-
-    with maintenance(opts):
+    with session(opts):
         plan = plan_gc(opts)
         if not dry_run:
             execute_boot(opts, plan.boot)

@@ -9,7 +9,7 @@ from genman import generation, status
 from genman.context import Options
 from genman.diff import Diff
 from genman.generation import BuildResult, Progress
-from genman.lock import locked
+from genman.session import session
 
 
 def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
@@ -17,10 +17,7 @@ def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
 
     # Validate everything before the lock: a bad profile writes nothing under the root.
     prof = profile.load(profile_file, opts.layout)
-    with locked(opts.layout):
-        from genman.transaction import recover
-
-        recover(opts, progress)  # an interrupted switch is undone by the next genman run
+    with session(opts, progress):
         return generation.build(prof, opts.layout, progress)
 
 
@@ -62,15 +59,14 @@ def pin(opts: Options, number: int, on: bool) -> bool:
 def boot_once(opts: Options, number: int) -> str:
     from genman.bootloader import ops
 
-    with locked(opts.layout):
+    with session(opts):
         return ops.boot_once(opts, number)
 
 
 def bootloader_install(opts: Options, dry_run: bool) -> Any:
     from genman.bootloader import ops
-    from genman.prune import maintenance
 
-    with maintenance(opts):
+    with session(opts):
         plan = ops.plan_install(opts)
         if not dry_run:
             ops.execute_install(opts, plan)

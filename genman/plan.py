@@ -22,47 +22,14 @@ from enum import StrEnum
 
 from genman.bootloader.model import BootPlan
 from genman.errors import GenmanError
+from genman.etcwants import PATH_PROFILE, CopyWant, LinkWant, Want, desired_etc, static_target
 from genman.layout import Layout
-from genman.ledger import Kind, Ledger, check_path
+from genman.ledger import Kind, Ledger
 from genman.ledger import make as make_ledger
 from genman.manifest import Manifest
-from genman.probe import NodeKind, SystemState, ancestors
 from genman.services import Action as SvcAction
-from genman.services import ServiceChange, plan_services, unit_file_name, unit_files_changed
-
-UNIT_DIR = "systemd/system"
-
-# /etc/profile.d/genman.sh: the active generation's programs on PATH for login shells.
-PATH_PROFILE = """\
-# Written by genman: the active generation's programs on PATH. Do not edit.
-for _genman_d in /run/genman/active/sw/bin /run/genman/active/sw/sbin; do
-  case ":$PATH:" in
-    *":$_genman_d:"*) ;;
-    *) PATH="$_genman_d:$PATH" ;;
-  esac
-done
-unset _genman_d
-export PATH
-"""
-
-
-# ---------------------------------------------------------------- what /etc should hold
-
-
-@dataclass(frozen=True)
-class LinkWant:
-    target: str
-
-
-@dataclass(frozen=True)
-class CopyWant:
-    store: str  # store name
-    mode: int
-    uid: int
-    gid: int
-
-
-Want = LinkWant | CopyWant
+from genman.services import ServiceChange, plan_services, unit_files_changed
+from genman.state import NodeKind, SystemState, ancestors
 
 
 @dataclass(frozen=True)
@@ -73,35 +40,6 @@ class Target:
     number: int | None
     toplevel: str  # store name
     manifest: Manifest
-
-
-def static_target(toplevel: str) -> str:
-    return str(Layout.store_dir / toplevel / "etc")
-
-
-def desired_etc(manifest: Manifest) -> dict[str, Want]:
-    """Every /etc path (relative) a generation puts in place, and how."""
-    want: dict[str, Want] = {}
-    static = str(Layout.etc_static)  # strings, not PurePosixPath: 10,000 paths per switch
-    for path, e in manifest.etc.items():
-        check_path(path)
-        if e.is_copy:
-            want[path] = CopyWant(e.store, e.mode if e.mode is not None else 0o644,
-                                  e.uid or 0, e.gid or 0)
-        else:
-            want[path] = LinkWant(f"{static}/{path}")
-    for name, svc in sorted(manifest.services.items()):
-        if not svc.unit_file:
-            continue
-        path = f"{UNIT_DIR}/{unit_file_name(svc)}"
-        check_path(path)
-        if path in want:
-            raise GenmanError(
-                f"/etc/{path} is both an [etc] file and the unit file of [services.{name}]",
-                hint="declare the unit either as unit_file or under [etc], not both",
-            )
-        want[path] = LinkWant(str(Layout.store_dir / svc.unit_file))
-    return want
 
 
 # ---------------------------------------------------------------- actions

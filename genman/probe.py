@@ -9,57 +9,16 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import PurePosixPath
 
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.ledger import Ledger
 from genman.services import InitSystem
-from genman.status import Markers, markers
-
-
-class NodeKind(StrEnum):
-    ABSENT = "absent"
-    DIR = "dir"
-    LINK = "link"
-    FILE = "file"
-    OTHER = "other"  # a device, socket or fifo
-
-
-@dataclass(frozen=True)
-class Node:
-    kind: NodeKind
-    target: str | None = None  # LINK: what it points to
-    digest: str | None = None  # FILE: sha256 of the content
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
-
-
-ABSENT = Node(NodeKind.ABSENT)
-
-
-@dataclass(frozen=True)
-class SystemState:
-    live: bool  # the running system (not a tree under --root)
-    init_system: InitSystem
-    can_chown: bool
-    boot_id: str | None
-    now: str  # UTC timestamp, for names of backups
-    markers: Markers
-    ledger: Ledger | None  # None: no ledger yet
-    static_target: str | None  # what /etc/static points to
-    path_profile: str | None  # the content of /etc/profile.d/genman.sh
-    nodes: Mapping[str, Node] = field(default_factory=dict)  # /etc-relative path -> node
-    children: Mapping[str, frozenset[str]] = field(default_factory=dict)  # dir -> names
-    store_digests: Mapping[str, str] = field(default_factory=dict)  # store name -> sha256
-
-    def node(self, path: str) -> Node:
-        return self.nodes.get(path, ABSENT)
+from genman.state import ABSENT, Node, NodeKind, SystemState, ancestors
+from genman.status import markers
 
 
 def _sha256(path: str) -> str:
@@ -85,12 +44,6 @@ def node_at(path: str) -> Node:
         return Node(NodeKind.FILE, digest=_sha256(path), mode=stat.S_IMODE(st.st_mode),
                     uid=st.st_uid, gid=st.st_gid)
     return Node(NodeKind.OTHER)
-
-
-def ancestors(path: str) -> list[str]:
-    """'a/b/c' -> ['a', 'a/b']"""
-    parts = path.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _read(path: str) -> str | None:

@@ -5,19 +5,17 @@ Never pruned: the default, active, booted and pinned generations."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from genman import fsutil, generation, status
+from genman.bootloader import shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.gc import StorePlan, execute_store, plan_store
-from genman.lock import locked
+from genman.session import session
 
 _AGE = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -29,20 +27,6 @@ def parse_age(text: str) -> timedelta:
         raise GenmanError(f"--older-than {text!r}: not an age",
                           hint="give a number and a unit: 30d, 12h, 2w, 90m, 45s")
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-
-
-@contextlib.contextmanager
-def maintenance(opts: Options) -> Iterator[None]:
-    """The lock, and first a pending switch finished or undone (when that code exists)."""
-    with locked(opts.layout):
-        try:
-            transaction = importlib.import_module("genman.transaction")
-        except ImportError:
-            transaction = None
-        recover = getattr(transaction, "recover", None)
-        if recover is not None:
-            recover(opts)
-        yield
 
 
 def protected(opts: Options) -> dict[int, list[str]]:
@@ -111,17 +95,6 @@ def plan_prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
                      plan_store(opts, retained))
 
 
-def shrink_boot(opts: Options, retained: list[int]) -> BootPlan:
-    """A boot plan that only removes: entries for `retained` generations that have one
-    already (so prune and gc never need room on the ESP or /boot for new files)."""
-    from genman.bootloader import entry_numbers, plan_boot
-
-    have = entry_numbers(opts)
-    default = status.markers(opts.layout).default
-    return plan_boot(opts, default=default if default in have else None,
-                     retained=[n for n in retained if n in have])
-
-
 def execute_prune(opts: Options, plan: PrunePlan) -> None:
     """Entries first (none names a doomed generation afterwards), then the generation
     links, then the store paths."""
@@ -138,7 +111,7 @@ def execute_prune(opts: Options, plan: PrunePlan) -> None:
 
 def prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
           dry_run: bool) -> PrunePlan:
-    with maintenance(opts):
+    with session(opts):
         plan = plan_prune(opts, keep=keep, older_than=older_than)
         if not dry_run:
             execute_prune(opts, plan)
@@ -147,7 +120,7 @@ def prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
 
 def pin(opts: Options, number: int, on: bool) -> bool:
     """Pin (or unpin) generation N; False when it already was (or was not)."""
-    with locked(opts.layout):
+    with session(opts):
         generation.toplevel_of(opts.layout, number)  # exists, or a clear error
         path = opts.layout.host(opts.layout.pins_dir) / str(number)
         if on:

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from genman import generation
 from genman.layout import Layout
-
-
-@dataclass(frozen=True)
-class Markers:
-    default: int | None
-    active: int | None
-    booted: int | None
-    pinned: frozenset[int]
+from genman.state import Markers
 
 
 def pinned(layout: Layout) -> frozenset[int]:

@@ -8,19 +8,20 @@ that was the default — so the tree is exactly the old one, and the next comman
 clean. If the machine rebooted since (another boot id), the generation's `init` has already
 made the booted generation's /etc live; only the default link is put back.
 
-Every mutating command calls `recover(opts)` first, under the lock.
+Every writing command enters `genman.session.session`, which calls `recover` first,
+under the lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from genman import fsutil, generation
 from genman.bootloader.model import BootPlan
+from genman.channel import Say, quiet, warn
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.execute import Outcome, crash_point, execute
@@ -29,8 +30,6 @@ from genman.manifest import Manifest
 from genman.plan import Plan, Request, Target, copy_sources, plan_switch, touched_paths
 from genman.probe import boot_id, probe, read_ledger
 from genman.services import InitSystem
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -116,21 +115,20 @@ def live_manifest(layout: Layout) -> Manifest | None:
     return generation.read_manifest(layout, name) if name else None
 
 
-def recover(opts: Options, say: Say = lambda _: None,
-            init_system: InitSystem | None = None) -> bool:
+def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = None) -> bool:
     """Finish an interrupted transaction by undoing it; True when there was one.
-    The caller holds the lock (genman.lock.locked)."""
+    The caller holds the lock: commands enter through `genman.session.session`."""
     layout = opts.layout
     for p in clean_temps(layout):
-        say(f"removed a stray temp file {p}")
+        warn(f"removed a stray temp file {p}")
     from genman.bootloader.ops import finish_boot_once
 
     if finish_boot_once(opts):
-        say("the one-shot boot is over: the boot menu's default is the default again")
+        warn("the one-shot boot is over: the boot menu's default is the default again")
     j = read_journal(layout)
     if j is None:
         return False
-    say(f"an interrupted `genman {j.command}` (pid {j.pid}) left a journal; undoing it")
+    warn(f"an interrupted `genman {j.command}` (pid {j.pid}) left a journal; undoing it")
     rebooted = j.boot_id is not None and boot_id() not in (None, j.boot_id)
     old_target = None
     if j.old_etc is not None:
@@ -150,7 +148,7 @@ def recover(opts: Options, say: Say = lambda _: None,
     plan = plan_switch(state, current, request)
     outcome = execute(opts, plan, say, state.init_system, first_step=-len(plan.actions) - 1)
     for f in outcome.failures:
-        say(f"service {f.change.unit} failed to {f.change.action.value} while undoing")
+        warn(f"service {f.change.unit} failed to {f.change.action.value} while undoing")
     fsutil.remove_file(layout.host(layout.journal))
     return True
 

@@ -27,9 +27,8 @@ from genman.plan import (
     WritePathProfile,
     plan_switch,
 )
-from genman.probe import Node, NodeKind, SystemState
 from genman.services import Action, InitSystem, ServiceChange
-from genman.status import Markers
+from genman.state import Markers, Node, NodeKind, SystemState
 
 STORE = "/var/lib/genman/store"
 

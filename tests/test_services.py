@@ -17,10 +17,10 @@ from genman.services import (
     Action,
     InitSystem,
     ServiceChange,
-    backend,
     plan_services,
     unit_files_changed,
 )
+from genman.services.backends import backend
 
 
 def svc(unit: str = "app", digest: str = "d1", on_change: str = "restart",

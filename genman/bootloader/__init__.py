@@ -16,7 +16,7 @@ from genman.bootloader.model import BootPlan, Kind
 from genman.context import Options
 from genman.errors import GenmanError
 
-__all__ = ["BootPlan", "Kind", "entry_numbers", "execute_boot", "plan_boot"]
+__all__ = ["BootPlan", "Kind", "entry_numbers", "execute_boot", "plan_boot", "shrink_boot"]
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +52,14 @@ def entry_numbers(opts: Options) -> set[int]:
             return set()
         return grub.entry_numbers(menu)
     return set()
+
+
+def shrink_boot(opts: Options, retained: list[int]) -> BootPlan:
+    """A boot plan that only removes: entries for `retained` generations that have one
+    already (so prune and gc never need room on the ESP or /boot for new files)."""
+    from genman import status
+
+    have = entry_numbers(opts)
+    default = status.markers(opts.layout).default
+    return plan_boot(opts, default=default if default in have else None,
+                     retained=[n for n in retained if n in have])

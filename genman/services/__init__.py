@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from genman.manifest import Manifest, ServiceEntry
-from genman.process import Result
+
+if TYPE_CHECKING:
+    from genman.process import Result
 
 
 class InitSystem(StrEnum):
@@ -109,18 +111,6 @@ class Backend(Protocol):
     def apply(self, action: Action, unit: str) -> Result: ...
 
     def status_tail(self, unit: str, lines: int = 10) -> str: ...
-
-
-def backend(init: InitSystem) -> Backend:
-    from genman.services import openrc, systemd, sysvinit
-
-    match init:
-        case InitSystem.SYSTEMD:
-            return systemd.Systemd()
-        case InitSystem.SYSVINIT:
-            return sysvinit.SysVinit()
-        case InitSystem.OPENRC:
-            return openrc.OpenRC()
 
 
 def tail(result: Result, lines: int) -> str:

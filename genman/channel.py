@@ -1,0 +1,24 @@
+"""The two ways genman talks while it works, kept apart from click.
+
+- `Say`: progress, a callable the CLI passes in (shown on a terminal only).
+- `warn`: what the user must hear (a failed daemon-reload, a directory left in place, an
+  interrupted run undone). It goes to the "genman" logger, to which the CLI attaches a
+  handler that always writes `warning: ...` to stderr, terminal or not, in the order raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+Say = Callable[[str], None]
+
+log = logging.getLogger("genman")
+
+
+def warn(message: str) -> None:
+    log.warning(message)
+
+
+def quiet(_: str) -> None:
+    """A Say that drops progress."""

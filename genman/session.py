@@ -1,0 +1,39 @@
+"""One way in for every command that writes: `with session(opts, say) as s:`.
+
+Entering takes the lock, then puts the tree back in order before the command looks at it:
+stray temp files of a killed run are removed, a file-based one-shot boot that has happened
+is finished, and an interrupted switch is undone (`transaction.recover`). The session
+carries the two output channels: `say` for progress, `warn` for what the user must hear
+(the "genman" logger, which the CLI always prints to stderr).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from genman.channel import Say, quiet, warn
+from genman.context import Options
+from genman.lock import locked
+from genman.services import InitSystem
+from genman.transaction import recover
+
+
+@dataclass(frozen=True)
+class Session:
+    opts: Options
+    say: Say
+    recovered: bool  # an interrupted switch was undone on the way in
+
+    def warn(self, message: str) -> None:
+        warn(message)
+
+
+@contextlib.contextmanager
+def session(opts: Options, say: Say = quiet,
+            init_system: InitSystem | None = None) -> Iterator[Session]:
+    """Hold the lock for the block, after recovering what a killed run left."""
+    with locked(opts.layout):
+        recovered = recover(opts, say, init_system)
+        yield Session(opts, say, recovered)
