@@ -27,15 +27,33 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def progress(message: str) -> None:
-    """Progress goes to stderr, so stdout stays parseable."""
+    """Progress goes to stderr (on a terminal only), so stdout stays parseable."""
     if sys.stderr.isatty():
         click.echo(f"genman: {message}", err=True)
     logging.getLogger("genman").debug(message)
 
 
+class WarningHandler(logging.Handler):
+    """Every warning of the "genman" logger reaches stderr as `warning: ...`, terminal or
+    not, in the order raised. Looks up sys.stderr at each call (it may be replaced)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {record.getMessage()}", err=True)
+
+
+def install_warning_handler() -> None:
+    log = logging.getLogger("genman")
+    if not any(isinstance(h, WarningHandler) for h in log.handlers):
+        log.addHandler(WarningHandler())
+
+
 def opts_of(ctx: click.Context) -> Options:
     obj = ctx.find_object(Options)
-    assert obj is not None
+    if obj is None:  # only when a command is invoked without the group
+        raise click.UsageError("genman's global options were not parsed")
     return obj
 
 
@@ -84,8 +102,11 @@ def cli(ctx: click.Context, root: Path, esp: Path | None, boot_dir: Path | None,
 
     Global options go before the command.
     """
+    install_warning_handler()
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="genman: %(name)s: %(message)s")
+        for h in logging.getLogger().handlers:  # genman's warnings are printed once, above
+            h.addFilter(lambda r: r.levelno < logging.WARNING or not r.name.startswith("genman"))
     ctx.obj = Options(
         layout=Layout.for_root(root),
         esp=esp.absolute() if esp else None,
@@ -489,11 +510,20 @@ def _fail(message: str, hint: str | None, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _debug(ctx: click.Context | None) -> bool:
+    opts = ctx.find_object(Options) if ctx is not None else None
+    return opts is not None and opts.debug
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    ctx: click.Context | None = None
     try:
-        rv = cli.main(args=args, prog_name="genman", standalone_mode=False)
+        ctx = cli.make_context("genman", list(args))
+        with ctx:
+            rv = cli.invoke(ctx)
+    except click.exceptions.Exit as e:  # --help, --version
+        sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -504,7 +534,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         e.show()
         sys.exit(e.exit_code)
     except GenmanError as e:
-        if debug:
+        if _debug(ctx):
             traceback.print_exc()
         _fail(e.message, e.hint, e.exit_code)
     except KeyboardInterrupt:
@@ -513,7 +543,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BrokenPipeError:
         sys.exit(EXIT_OK)
     except Exception as e:  # noqa: BLE001 - the last line of defence: exit 3, no traceback
-        if debug:
+        if _debug(ctx):
             traceback.print_exc()
         _fail(f"internal error: {type(e).__name__}: {e}",
               "this is a bug in genman; run again with --debug for the traceback", EXIT_BUG)
