@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -384,11 +383,3 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     gens.mkdir(parents=True, exist_ok=True)
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
     return BuildResult(number, toplevel, new=True, added=added)
-
-
-def store_is_intact(layout: Layout, toplevel: str) -> bool:
-    p = layout.host(layout.store_dir / toplevel)
-    try:
-        return stat.S_ISDIR(os.lstat(p).st_mode) and (p / "manifest.json").is_file()
-    except FileNotFoundError:
-        return False

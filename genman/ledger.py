@@ -49,12 +49,6 @@ class Ledger:
     def dirs(self) -> frozenset[str]:
         return frozenset(p for k, p in self.entries if k is Kind.DIR)
 
-    def kind_of(self, path: str) -> Kind | None:
-        for k, p in self.entries:
-            if p == path:
-                return k
-        return None
-
     def union(self, other: Ledger, toplevel: str | None) -> Ledger:
         return Ledger(toplevel, self.entries | other.entries)
 

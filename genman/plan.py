@@ -218,10 +218,6 @@ class Plan:
             "nothing to do"]
 
     @property
-    def service_changes(self) -> tuple[ServiceChange, ...]:
-        return tuple(a.change for a in self.actions if isinstance(a, Service))
-
-    @property
     def warnings(self) -> tuple[str, ...]:
         """What the user must hear once, e.g. that no bootloader was found."""
         return tuple(w for a in self.actions if isinstance(a, BootEntries) for w in a.warnings)

@@ -7,12 +7,9 @@ itself right after step k (0: just after the journal was written)."""
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,26 +21,18 @@ from genman.execute import CRASH_ENV
 from genman.layout import Layout
 from genman.lock import locked
 from genman.transaction import recover
-from tests.test_activation import check_generation, make_root, snapshot, write_profiles
+from tests.helpers import (
+    REPO,
+    check_generation,
+    copy_root,
+    env,
+    genman_cmd,
+    make_root,
+    snapshot,
+    write_profiles,
+)
 
-REPO = Path(__file__).resolve().parent.parent
 RANDOM_RUNS = 30
-
-
-def genman_cmd(root: Path, *args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "genman", "--root", str(root), *map(str, args)]
-
-
-def env(**extra: str) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    e.update(extra)
-    e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
-    return e
-
-
-def copy_root(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, symlinks=True)
-    return dst
 
 
 def stray_temps(root: Path) -> list[Path]:

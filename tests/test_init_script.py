@@ -17,7 +17,15 @@ import pytest
 
 from genman import generation
 from genman.layout import Layout
-from tests.test_activation import check_generation, make_root, snapshot, write_profiles
+from tests.helpers import (
+    REPO,
+    check_generation,
+    env,
+    genman_cmd,
+    make_root,
+    snapshot,
+    write_profiles,
+)
 
 BUSYBOX = shutil.which("busybox")
 pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")
@@ -135,8 +143,6 @@ def test_init_after_an_interrupted_switch(tmp_path: Path, genman: Any, real_init
     only puts the default back."""
     import json
     import signal
-
-    from tests.test_crash import REPO, env, genman_cmd
 
     root = make_root(tmp_path)
     profiles = write_profiles(tmp_path)

@@ -144,7 +144,7 @@ def test_sysvinit_accepts_init_d_paths(mocker: MockerFixture) -> None:
 @pytest.fixture
 def live_sandbox(tmp_path: Path, mocker: MockerFixture) -> Path:
     """A sandbox genman treats as the running system, so services really run (mocked)."""
-    from tests.test_activation import make_root
+    from tests.helpers import make_root
 
     mocker.patch.object(Layout, "is_live", new_callable=PropertyMock, return_value=True)
     return make_root(tmp_path)
@@ -153,7 +153,7 @@ def live_sandbox(tmp_path: Path, mocker: MockerFixture) -> Path:
 def test_failing_service_does_not_stop_the_rest_and_exits_4(
     live_sandbox: Path, tmp_path: Path, genman: Any, mocker: MockerFixture
 ) -> None:
-    from tests.test_activation import write_profiles
+    from tests.helpers import write_profiles
 
     profiles = write_profiles(tmp_path)
 

@@ -12,7 +12,7 @@ from genman.layout import Layout
 from genman.ledger import Kind, Ledger
 from genman.lock import locked
 from genman.transaction import Journal, read_journal, recover
-from tests.test_activation import make_root, snapshot, write_profiles
+from tests.helpers import REPO, env, genman_cmd, make_root, snapshot, write_profiles
 
 
 def test_journal_round_trips() -> None:
@@ -47,8 +47,6 @@ def test_interrupted_first_switch_is_undone_to_nothing(tmp_path: Path, genman: A
     """A journal with no old generation: recovery removes everything genman made."""
     import signal
     import subprocess
-
-    from tests.test_crash import REPO, env, genman_cmd
 
     root = make_root(tmp_path)
     (root / "etc/profile.d").mkdir(exist_ok=True)

@@ -118,10 +118,6 @@ class Probe:
                 best = m
         return best
 
-    def is_mount_point(self, path: Path) -> bool:
-        m = self.mount_of(path)
-        return m is not None and m.point == Path(os.path.abspath(path))
-
     def fs_of(self, path: Path) -> FsInfo:
         m = self.mount_of(path)
         if m is None:
