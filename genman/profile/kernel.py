@@ -1,0 +1,69 @@
+"""[kernel]: the image, initrd, params and modules a generation boots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genman import kernel as kernel_mod
+from genman.layout import Layout
+from genman.profile.common import as_given, err, expect, expect_str_list, resolve
+from genman.profile.merge import Raw
+from genman.profile.model import KernelSpec
+
+# Set by genman on every entry; a profile may not set them.
+GENMAN_PARAMS = ("init", "genman.generation")
+
+
+def parse(raw: Raw, layout: Layout) -> KernelSpec | None:
+    entries = raw.flat("kernel")
+    if not entries:
+        return None
+    if "image" not in entries:
+        file = next(iter(entries.values()))[1]
+        raise err(
+            file, "[kernel] image", "missing",
+            'set image = "current", "latest" or the path of a vmlinuz file',
+        )
+    value, file = entries["image"]
+    expect(file, "[kernel] image", value, str, "a string")
+    initrd_given = entries.get("initrd")
+    if initrd_given is not None:
+        expect(initrd_given[1], "[kernel] initrd", initrd_given[0], str, "a string")
+    params: tuple[str, ...] = ()
+    if "params" in entries:
+        params = _params(*entries["params"])
+    keep_modules = True
+    if "keep_modules" in entries:
+        kv, kf = entries["keep_modules"]
+        expect(kf, "[kernel] keep_modules", kv, bool, "true or false")
+        keep_modules = kv
+
+    image, version, target_side = kernel_mod.resolve_image(layout, value, file)
+    initrd: Path | None
+    if initrd_given is not None:
+        given = resolve(initrd_given[1], initrd_given[0])
+        if not given.is_file():
+            raise err(
+                initrd_given[1], "[kernel] initrd", f"{as_given(initrd_given[0], given)} does "
+                "not exist", "fix the path or leave initrd out to use the one matching the image",
+            )
+        initrd = given
+    else:
+        initrd = kernel_mod.matching_initrd(image, version)
+    modules = None
+    if keep_modules:
+        rel = f"/lib/modules/{version}"
+        modules_dir = layout.host(rel) if target_side else Path(rel)
+        modules = modules_dir if modules_dir.is_dir() else None
+    return KernelSpec(image=image, initrd=initrd, version=version, params=params, modules=modules)
+
+
+def _params(value: object, file: Path) -> tuple[str, ...]:
+    params = tuple(expect_str_list(file, "[kernel] params", value))
+    for p in params:
+        if p.split("=", 1)[0] in GENMAN_PARAMS:
+            raise err(
+                file, "[kernel] params", f"'{p}' is set by genman for every entry",
+                "remove it from params",
+            )
+    return params
