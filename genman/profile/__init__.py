@@ -66,7 +66,7 @@ def load(path: Path, layout: Layout) -> Profile:
     }
     kernel = kernel_section.parse(raw, layout)
     packages = packages_section.parse(raw)
-    compiled = templating.CompiledTemplates(layout.host(layout.cache_dir) / "jinja")
+    compiled = templating.CompiledTemplates(layout.build_cache / "jinja")
     etc = etc_section.parse(raw, layout, context, compiled)
     services = services_section.parse(raw, etc)
     extra = {name: s.parse(raw.sections.get(name, {}), layout)

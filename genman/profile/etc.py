@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from genman import templating
-from genman.layout import RESERVED_ETC, Layout
+from genman.layout import Layout, etc_path_problem
 from genman.profile.common import as_given, err, expect, q, resolve, show
 from genman.profile.merge import CONTENT_KEYS, Entries, Raw
 from genman.profile.model import EtcFile, EtcKind
@@ -45,9 +45,11 @@ def parse(raw: Raw, layout: Layout, context: dict[str, Any],
           compiled: templating.CompiledTemplates) -> tuple[EtcFile, ...]:
     owners = Owners.read(layout)
     by_path: dict[str, EtcFile] = {}
+    checked: set[PurePosixPath] = set()
     for etc_path, entries in sorted(raw.tables("etc").items()):
         entry = _entry(layout, owners, etc_path, entries)
         for ef in _produce(layout, entry, context, compiled):
+            check_etc_path(layout, entry.file, entry.key, ef.path, checked)
             if ef.path in by_path:
                 other = by_path[ef.path]
                 raise err(
@@ -71,7 +73,10 @@ def _entry(layout: Layout, owners: Owners, etc_path: str, entries: Entries) -> _
     key = f"[etc.{q(etc_path)}]"
     content = [k for k in CONTENT_KEYS if k in entries]
     decl_file = entries[content[0]][1] if content else next(iter(entries.values()))[1]
-    check_etc_path(layout, decl_file, key, etc_path)
+    problem = etc_path_problem(etc_path, reserved=False)
+    if problem is not None:  # before anything is read or rendered for it
+        raise err(decl_file, key, problem,
+                  'use a path relative to /etc, e.g. [etc."nginx/nginx.conf"]')
     if not content:
         raise err(decl_file, key, "no content",
                   'give one of source = "...", template = "..." or text = "..."')
@@ -168,25 +173,22 @@ def resolve_in_root(root: Path, rel: PurePosixPath) -> PurePosixPath:
     return PurePosixPath("/", *resolved)
 
 
-def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str) -> None:
-    fix = 'use a path relative to /etc, e.g. [etc."nginx/nginx.conf"]'
-    if not etc_path or etc_path.startswith("/"):
-        raise err(file, key, "the /etc path must be relative (no leading /)", fix)
-    parts = etc_path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise err(file, key, "the /etc path may not contain '..', '.' or empty parts", fix)
-    # The ledger and the boot-time sh activation carry paths verbatim.
-    bad = [c for c in etc_path if c in "\"\\'" or ord(c) < 32 or ord(c) == 127]
-    if bad:
-        raise err(file, key, f"the /etc path contains {bad[0]!r}",
-                  "rename it: quotes, backslashes and control characters are not supported")
-    for reserved in RESERVED_ETC:
-        if etc_path == reserved or etc_path.startswith(reserved + "/"):
-            raise err(
-                file, key, f"/etc/{reserved} is reserved for genman itself",
-                "choose another path",
-            )
-    parent = PurePosixPath("/etc", *parts[:-1])
+def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str,
+                   checked: set[PurePosixPath] | None = None) -> None:
+    """The one check for a path a profile puts under /etc, whether named as a key or found
+    in a source directory: etc_path_problem, then its directory resolved in the target
+    must stay inside /etc (once per directory when `checked` is given)."""
+    problem = etc_path_problem(etc_path)
+    if problem is not None:
+        shown = key if etc_path == key.removeprefix("[etc.").strip('"]') else \
+            f"{key} (/etc/{etc_path!r})"
+        raise err(file, shown, problem,
+                  'use another path relative to /etc, e.g. [etc."nginx/nginx.conf"]')
+    parent = PurePosixPath("/etc", *etc_path.split("/")[:-1])
+    if checked is not None:
+        if parent in checked:
+            return
+        checked.add(parent)
     try:
         real = resolve_in_root(layout.root, parent)
     except OSError:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from genman import bootline
 from genman import kernel as kernel_mod
 from genman.layout import Layout
 from genman.profile.common import as_given, err, expect, expect_str_list, resolve
 from genman.profile.merge import Raw
 from genman.profile.model import KernelSpec
-
-# Set by genman on every entry; a profile may not set them.
-GENMAN_PARAMS = ("init", "genman.generation")
+# The version lands in entry titles and file names.
+_VERSION = re.compile(r"[A-Za-z0-9._+~:-]{1,128}")
 
 
 def parse(raw: Raw, layout: Layout) -> KernelSpec | None:
@@ -39,6 +40,9 @@ def parse(raw: Raw, layout: Layout) -> KernelSpec | None:
         keep_modules = kv
 
     image, version, target_side = kernel_mod.resolve_image(layout, value, file)
+    if not _VERSION.fullmatch(version):
+        raise err(file, "[kernel] image", f"kernel version {version!r} is not one word of "
+                  "letters, digits and ._+~:-", "rename the image as vmlinuz-<version>")
     initrd: Path | None
     if initrd_given is not None:
         given = resolve(initrd_given[1], initrd_given[0])
@@ -61,9 +65,9 @@ def parse(raw: Raw, layout: Layout) -> KernelSpec | None:
 def _params(value: object, file: Path) -> tuple[str, ...]:
     params = tuple(expect_str_list(file, "[kernel] params", value))
     for p in params:
-        if p.split("=", 1)[0] in GENMAN_PARAMS:
-            raise err(
-                file, "[kernel] params", f"'{p}' is set by genman for every entry",
-                "remove it from params",
-            )
+        problem = bootline.param_problem(p)
+        if problem is not None:
+            raise err(file, "[kernel] params", f"{p!r} {problem}",
+                      "one list item per kernel parameter; genman sets init= and "
+                      "genman.generation= itself")
     return params
