@@ -11,6 +11,7 @@ from genman.layout import Layout
 from genman.profile.common import as_given, err, expect, expect_str_list, resolve
 from genman.profile.merge import Raw
 from genman.profile.model import KernelSpec
+
 # The version lands in entry titles and file names.
 _VERSION = re.compile(r"[A-Za-z0-9._+~:-]{1,128}")
 
