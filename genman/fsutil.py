@@ -194,3 +194,22 @@ def umask(mask: int) -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+def private_dir(path: Path) -> bool:
+    """Make `path` (and missing parents) 0700 and say whether it can be trusted: a real
+    directory, not a link, owned by us and closed to everyone else. A cache read from a
+    directory that fails this could have been planted by someone else."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    if st.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            return False
+    return True

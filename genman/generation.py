@@ -69,7 +69,7 @@ class BuildResult:
 
 
 def hash_cache(layout: Layout) -> HashCache:
-    return HashCache(layout.host(layout.cache_dir) / "hashes.sqlite")
+    return HashCache(layout.build_cache / "hashes.sqlite")
 
 
 # ---------------------------------------------------------------- reading

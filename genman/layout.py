@@ -9,6 +9,9 @@ Two kinds of path live here and must not be mixed:
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -17,8 +20,40 @@ RUN_DIR = PurePosixPath("/run/genman")
 ETC = PurePosixPath("/etc")
 DEFAULT_PROFILE = PurePosixPath("/etc/genman/profile.toml")
 
-# Paths under /etc that genman itself owns; a profile may not declare them.
-RESERVED_ETC = ("static", "genman/ledger.json", "profile.d/genman.sh")
+# Paths under /etc that genman itself owns; a profile may not declare them, anything below
+# them, or a file where one of their parent directories must be.
+RESERVED_ETC = ("static", "genman", "profile.d/genman.sh")
+
+# Paths go into the ledger and into sh scripts: refuse what would need quoting.
+_UNQUOTABLE = re.compile("[\"\\\\'\x00-\x1f\x7f\x85\u2028\u2029]")
+# File names and whole paths the kernel refuses (NAME_MAX, PATH_MAX less "/etc/").
+NAME_MAX = 255
+PATH_MAX = 4096 - 5
+
+
+def etc_path_problem(path: object, reserved: bool = True) -> str | None:
+    """Why `path` (relative to /etc) is not a path genman may manage, or None. The one check
+    for profile entries, every file a source directory yields, and ledger entries before
+    anything is deleted by them."""
+    if not isinstance(path, str) or not path:
+        return "the /etc path must be a non-empty string"
+    if path.startswith("/"):
+        return "the /etc path must be relative (no leading /)"
+    parts = path.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return "the /etc path may not contain '..', '.' or empty parts"
+    m = _UNQUOTABLE.search(path)
+    if m:
+        return (f"the /etc path contains {m.group()!r} (quotes, backslashes and control "
+                "characters are not supported)")
+    if len(path.encode()) > PATH_MAX or any(len(p.encode()) > NAME_MAX for p in parts):
+        return "the /etc path or one of its names is too long"
+    for own in RESERVED_ETC if reserved else ():
+        if path == own or path.startswith(own + "/"):
+            return f"/etc/{own} is reserved for genman itself"
+        if own.startswith(path + "/"):
+            return f"/etc/{path} must stay a directory: genman keeps /etc/{own} in it"
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +96,21 @@ class Layout:
     ledger = ETC / "genman/ledger.json"
     path_profile = ETC / "profile.d/genman.sh"
     default_profile = DEFAULT_PROFILE
+
+    @property
+    def build_cache(self) -> Path:
+        """Caches of the machine genman runs on (hashes, compiled templates), one directory
+        per root: never inside the target tree, where whoever controls the tree could plant
+        a compiled template that runs as genman. $XDG_CACHE_HOME when set, else
+        /var/cache/genman for root and ~/.cache/genman for others."""
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        if xdg:
+            base = Path(xdg) / "genman"
+        elif os.geteuid() == 0:
+            base = Path("/var/cache/genman")
+        else:
+            base = Path.home() / ".cache/genman"
+        return base / hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
 
     def generation(self, number: int) -> PurePosixPath:
         return self.generations_dir / str(number)

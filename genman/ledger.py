@@ -19,12 +19,12 @@ backslashes or control characters (`check_path`), so no JSON escaping is ever ne
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from genman.errors import GenmanError
+from genman.layout import etc_path_problem
 
 HEADER = '{"genman_ledger": 1, "toplevel": '
 
@@ -65,11 +65,11 @@ class Ledger:
     def parse(cls, text: str, where: str = "ledger") -> Ledger:
         try:
             d = json.loads(text)
-            entries = frozenset(
-                (Kind(e[0]), str(e[1])) for e in d["entries"] if e is not None
-            )
+            entries = frozenset(_entry(e) for e in d["entries"] if e is not None)
             top = d.get("toplevel") or None
-        except (ValueError, KeyError, TypeError, IndexError) as e:
+            if top is not None and not isinstance(top, str):
+                raise TypeError(f"toplevel is {type(top).__name__}, not a string")
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
             raise GenmanError(
                 f"{where} is damaged: {e}",
                 hint="genman cannot tell which /etc files it manages; restore the file from "
@@ -82,16 +82,23 @@ def make(toplevel: str | None, files: Iterable[tuple[Kind, str]], dirs: Iterable
     return Ledger(toplevel, frozenset(files) | frozenset((Kind.DIR, d) for d in dirs))
 
 
-_UNQUOTABLE = re.compile("[\"\\\\'\x00-\x1f\x7f]")
+def _entry(e: object) -> tuple[Kind, str]:
+    """One entry, checked as an /etc path before anything is removed by it: a ledger that
+    says `../../x` must not make a switch delete a file outside /etc."""
+    if not isinstance(e, list) or len(e) != 2:
+        raise TypeError(f"entry {e!r} is not a [kind, path] pair")
+    problem = etc_path_problem(e[1], reserved=False)
+    if problem is not None:
+        raise ValueError(f"entry {e!r}: {problem}")
+    return Kind(e[0]), e[1]
 
 
 def check_path(path: str) -> None:
     """Paths go into the ledger and into sh scripts verbatim: refuse what would need quoting."""
-    m = _UNQUOTABLE.search(path)
-    bad = [m.group()] if m else []
-    if bad:
+    problem = etc_path_problem(path, reserved=False)
+    if problem is not None:
         raise GenmanError(
-            f"/etc/{path!r} contains {bad[0]!r}, which genman cannot manage",
+            f"genman cannot manage /etc/{path!r}: {problem}",
             hint="rename the file; quotes, backslashes and control characters are not "
             "supported in managed /etc paths",
         )

@@ -82,6 +82,12 @@ sys.addaudithook(_hook)
 
 
 @pytest.fixture(autouse=True)
+def _build_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """genman's caches live on the building machine, outside --root: here, in the test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "build-cache"))
+
+
+@pytest.fixture(autouse=True)
 def _write_guard(tmp_path: Path) -> Iterator[None]:
     global _active
     _allowed[:] = [str(tmp_path.resolve()), str(tmp_path)]

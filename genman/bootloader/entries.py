@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from genman import generation
+from genman.bootline import kernel_params
 from genman.errors import GenmanError
 from genman.layout import Layout
 
@@ -37,11 +38,8 @@ def gen_boot(layout: Layout, number: int) -> GenBoot | None:
     if manifest.description:
         title += f": {manifest.description}"
     title += f" ({date}, Linux {k.version})"
-    params = (
-        *k.params,
-        f"init={layout.store_dir / gi.toplevel / 'init'}",
-        f"genman.generation={number}",
-    )
+    params = kernel_params(k.params, (f"init={layout.store_dir / gi.toplevel / 'init'}",
+                                      f"genman.generation={number}"))
     return GenBoot(number, manifest.hostname, title, f"{number} {date} {k.version}",
                    k.image, k.initrd, params)
 

@@ -1,0 +1,96 @@
+"""TOML profile -> validated Profile. All validation lives in this package, one module per
+section beside what it validates: merge (files and imports, the SECTIONS table), system,
+kernel, packages, etc, services; vars are checked here.
+
+Nothing is written while a profile loads: every check (keys, types, files, templates,
+/etc paths, users) runs first, and each error names the file, the key and the fix.
+A new section: one line in merge.SECTIONS with its parser; its value lands in
+Profile.sections.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from genman import templating
+from genman.layout import Layout
+from genman.profile import etc as etc_section
+from genman.profile import kernel as kernel_section
+from genman.profile import packages as packages_section
+from genman.profile import services as services_section
+from genman.profile import system as system_section
+from genman.profile.common import err
+from genman.profile.merge import SECTIONS, Raw, Section, Shape, load_files
+from genman.profile.model import (
+    EtcFile,
+    EtcKind,
+    KernelSpec,
+    OnChange,
+    PackageSpec,
+    Profile,
+    ServiceSpec,
+)
+
+resolve_in_root = etc_section.resolve_in_root
+
+__all__ = [
+    "SECTIONS", "EtcFile", "EtcKind", "KernelSpec", "OnChange", "PackageSpec", "Profile",
+    "Section", "ServiceSpec", "Shape", "load", "resolve_in_root", "source_mode",
+]
+
+# Names genman gives templates; [vars] may not take them.
+_CONTEXT_NAMES = ("system", "host", "vars")
+
+
+def _vars(raw: Raw) -> dict[str, Any]:
+    entries = raw.flat("vars")
+    for k, (_, file) in entries.items():
+        if k in _CONTEXT_NAMES:
+            raise err(file, f"[vars] {k}", f"'{k}' is a name genman gives templates",
+                      "rename the variable")
+    return {k: v for k, (v, _) in entries.items()}
+
+
+def load(path: Path, layout: Layout) -> Profile:
+    """Read, merge and validate a profile; render its templates. Writes nothing."""
+    raw = load_files(path)
+    system = system_section.parse(raw, layout)
+    variables = _vars(raw)
+    context: dict[str, Any] = {
+        **variables, "vars": variables, "host": templating.host_facts(),
+        "system": {"hostname": system.hostname, "description": system.description,
+                   "init": system.init},
+    }
+    kernel = kernel_section.parse(raw, layout)
+    packages = packages_section.parse(raw)
+    compiled = templating.CompiledTemplates(layout.build_cache / "jinja")
+    etc = etc_section.parse(raw, layout, context, compiled)
+    services = services_section.parse(raw, etc)
+    extra = {name: s.parse(raw.sections.get(name, {}), layout)
+             for name, s in SECTIONS.items() if s.parse is not None}
+    return Profile(
+        path=raw.files[-1],
+        files=tuple(raw.files),
+        hostname=system.hostname,
+        description=system.description,
+        init=system.init,
+        vars=variables,
+        kernel=kernel,
+        packages=packages,
+        etc=etc,
+        services=services,
+        compiled=compiled,
+        sections=extra,
+    )
+
+
+def source_mode(ef: EtcFile) -> int:
+    """The permission bits an /etc file's content carries in the store."""
+    if ef.mode is not None:
+        return ef.mode
+    if ef.source is not None:
+        return stat.S_IMODE(os.stat(ef.source).st_mode)
+    return 0o644

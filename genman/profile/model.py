@@ -1,0 +1,89 @@
+"""The validated profile: frozen values the build and the plan read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genman import templating
+
+
+class OnChange(StrEnum):
+    RESTART = "restart"
+    RELOAD = "reload"
+    NONE = "none"
+
+
+class EtcKind(StrEnum):
+    SOURCE = "source"
+    TEMPLATE = "template"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class EtcFile:
+    path: str  # relative to /etc
+    kind: EtcKind
+    declared_in: Path
+    key: str  # the profile key, e.g. etc."nginx/sites"
+    source: Path | None = None  # SOURCE: the file to copy
+    content: bytes | None = None  # TEMPLATE/TEXT: rendered bytes
+    mode: int | None = None  # set => a real file in /etc, not a link
+    user: str | None = None
+    group: str | None = None
+    uid: int | None = None
+    gid: int | None = None
+    # The permission bits of the file the content came from (a SOURCE, or a TEMPLATE's
+    # template): the store copy is never more open than this.
+    source_mode: int | None = None
+
+    @property
+    def is_copy(self) -> bool:
+        return self.mode is not None or self.user is not None or self.group is not None
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    name: str
+    path: Path
+    bin_dirs: tuple[str, ...]  # empty for a single executable
+    declared_in: Path
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    image: Path  # host path
+    initrd: Path | None
+    version: str
+    params: tuple[str, ...]
+    modules: Path | None  # host path of /lib/modules/<version>, when kept
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    unit: str
+    unit_file: Path | None
+    restart_triggers: tuple[str, ...]
+    on_change: OnChange
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: Path
+    files: tuple[Path, ...]
+    hostname: str
+    description: str
+    init: str | None
+    vars: dict[str, Any]
+    kernel: KernelSpec | None
+    packages: tuple[PackageSpec, ...]
+    etc: tuple[EtcFile, ...]
+    services: tuple[ServiceSpec, ...]
+    # Templates compiled while validating; the build saves them for the next one.
+    compiled: templating.CompiledTemplates | None = field(default=None, compare=False)
+    # Sections parsed through merge.SECTIONS' `parse` (name -> parsed value).
+    sections: dict[str, Any] = field(default_factory=dict)
