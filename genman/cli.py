@@ -454,8 +454,9 @@ def unpin(ctx: click.Context, number: int) -> None:
 
 @cli.command("boot-once", context_settings=CONTEXT)
 @click.argument("number", type=int)
+@click.option("--dry-run", is_flag=True, help="Print what would be written; change nothing.")
 @click.pass_context
-def boot_once(ctx: click.Context, number: int) -> None:
+def boot_once(ctx: click.Context, number: int, dry_run: bool) -> None:
     """Boot generation NUMBER at the next boot only; later boots use the default again.
 
     GRUB: grubenv next_entry (like grub-reboot). systemd-boot: the LoaderEntryOneShot EFI
@@ -468,7 +469,11 @@ def boot_once(ctx: click.Context, number: int) -> None:
     """
     from genman import operations
 
-    click.echo(operations.boot_once(opts_of(ctx), number))
+    plan = operations.boot_once(opts_of(ctx), number, dry_run)
+    if dry_run:
+        _print_plan(plan.describe(), True)
+    else:
+        click.echo(plan.message)
 
 
 @cli.group(context_settings=CONTEXT)

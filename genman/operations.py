@@ -56,9 +56,11 @@ def pin(opts: Options, number: int, on: bool) -> bool:
     return prune_mod.pin(opts, number, on)
 
 
-def boot_once(opts: Options, number: int) -> str:
+def boot_once(opts: Options, number: int, dry_run: bool) -> Any:
     from genman.bootloader import ops
 
+    if dry_run:
+        return ops.boot_once(opts, number, dry_run=True)
     with session(opts):
         return ops.boot_once(opts, number)
 
@@ -66,8 +68,7 @@ def boot_once(opts: Options, number: int) -> str:
 def bootloader_install(opts: Options, dry_run: bool) -> Any:
     from genman.bootloader import ops
 
+    if dry_run:
+        return ops.install(opts, dry_run=True)
     with session(opts):
-        plan = ops.plan_install(opts)
-        if not dry_run:
-            ops.execute_install(opts, plan)
-        return plan
+        return ops.install(opts, dry_run=False)

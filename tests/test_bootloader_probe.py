@@ -132,7 +132,7 @@ def test_live_boot_once_calls_bootctl(sandbox: Sandbox, mocker: object) -> None:
     execute_boot(opts, plan_boot(opts, default=n, retained=[n]))
     live = Options(Layout(Path("/")), esp=sandbox.esp)
     mocker.patch.object(ops.generation, "toplevel_of", return_value="x")  # type: ignore[attr-defined]
-    run = mocker.patch("genman.bootloader.ops.process.run", autospec=True)  # type: ignore[attr-defined]
+    run = mocker.patch("genman.bootloader.execute.process.run", autospec=True)  # type: ignore[attr-defined]
     ops.boot_once(live, 1)
     run.assert_called_once_with(
         ["bootctl", f"--esp-path={sandbox.esp}", "set-oneshot", "genman-1.conf"], check=True)

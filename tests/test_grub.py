@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from genman.bootloader import execute_boot, grub, plan_boot
+from genman.bootloader import plan_boot as plan_with_probe
 from genman.bootloader.model import BootEntry
-from genman.bootloader.planner import plan_boot as plan_with_probe
 from genman.bootloader.probe import Mount, Probe
 from genman.context import Options
 from tests.test_bootloader_common import Sandbox, grub_opts

@@ -1,30 +1,61 @@
 """Boot entries for every retained generation: systemd-boot and GRUB backends.
 
 The interface the rest of genman uses:
-- `plan_boot(opts, default=, retained=)` reads only and returns a BootPlan (or raises
-  GenmanError, e.g. when the ESP or /boot lacks space, before anything changed);
+- `plan_boot(opts, default=, retained=)` reads the disk once (`read.read_state`), then
+  plans purely (`planner.plan_entries`); returns a BootPlan or raises GenmanError (e.g.
+  when the ESP or /boot lacks space) before anything changed;
 - `execute_boot(opts, plan)` carries it out;
 - `entry_numbers(opts)` the generations the bootloader has an entry for.
+Each backend (systemd_boot, grub, none) implements `base.Bootloader`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from genman.bootloader.model import BootPlan, Kind
-from genman.context import Options
+from genman.context import BootloaderChoice, Options
 from genman.errors import GenmanError
+
+if TYPE_CHECKING:
+    from genman.bootloader.base import BootState
+    from genman.bootloader.entries import GenBoot
+    from genman.bootloader.probe import Probe
 
 __all__ = ["BootPlan", "Kind", "entry_numbers", "execute_boot", "plan_boot", "shrink_boot"]
 
 log = logging.getLogger(__name__)
 
 
-def plan_boot(opts: Options, *, default: int | None, retained: Sequence[int]) -> BootPlan:
-    from genman.bootloader.planner import plan_boot as _plan
+def boot_state(opts: Options, retained: Sequence[int], *, probe: Probe | None = None,
+               extra: Sequence[GenBoot] = (), with_fs: bool = True) -> BootState:
+    """Probe: the bootloader, its files, and the generations `retained` (plus `extra`,
+    generations not written yet) as their entries need them."""
+    from genman.bootloader.backends import backend
+    from genman.bootloader.entries import gen_boots
+    from genman.bootloader.probe import Probe, detect
+    from genman.bootloader.read import read_state
 
-    return _plan(opts, default=default, retained=retained)
+    probe = probe or Probe(opts)
+    target = detect(opts, probe)
+    gens, warnings = ([], []) if target.kind is Kind.NONE else gen_boots(
+        opts.layout, sorted(set(retained) - {g.number for g in extra}))
+    gens = sorted([*gens, *extra], key=lambda g: g.number)
+    return read_state(opts, target, backend(target.kind).files(opts, target), gens, probe,
+                      warnings, with_fs=with_fs)
+
+
+def plan_boot(opts: Options, *, default: int | None, retained: Sequence[int],
+              probe: Probe | None = None, extra: Sequence[GenBoot] = ()) -> BootPlan:
+    """Entries for every generation in `retained` (those with a kernel), `default` as the
+    boot default (None: leave the default as it is). Changes nothing."""
+    from genman.bootloader.planner import plan_entries
+
+    numbers = sorted(set(retained) | ({default} if default is not None else set()))
+    state = boot_state(opts, numbers, probe=probe, extra=extra)
+    return plan_entries(state, default, auto=opts.bootloader is BootloaderChoice.AUTO)
 
 
 def execute_boot(opts: Options, plan: BootPlan) -> None:
@@ -35,23 +66,14 @@ def execute_boot(opts: Options, plan: BootPlan) -> None:
 
 def entry_numbers(opts: Options) -> set[int]:
     """Generations the configured bootloader has an entry for (empty when unknown)."""
-    from genman.bootloader import grub, systemd_boot
-    from genman.bootloader.probe import detect
+    from genman.bootloader.backends import backend
 
     try:
-        target = detect(opts)
+        state = boot_state(opts, (), with_fs=False)
     except GenmanError as e:
         log.debug("no boot entries: %s", e)
         return set()
-    if target.kind is Kind.SYSTEMD_BOOT and target.esp is not None:
-        return set(systemd_boot.entry_numbers(target.esp))
-    if target.kind is Kind.GRUB and target.boot_dir is not None:
-        try:
-            menu = (grub.menu_dir(target.boot_dir) / "grub.cfg").read_text()
-        except OSError:
-            return set()
-        return grub.entry_numbers(menu)
-    return set()
+    return backend(state.target.kind).entry_numbers(state)
 
 
 def shrink_boot(opts: Options, retained: list[int]) -> BootPlan:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import assert_never
 
-from genman import fsutil
-from genman.bootloader.model import BootPlan, CopyFile, DeleteFile, WriteFile
+from genman import fsutil, process
+from genman.bootloader.model import BootPlan, CopyFile, DeleteFile, RunCommand, WriteFile
 
 
 def write_text(path: Path, text: str, mode: int | None = None) -> None:
@@ -34,6 +34,8 @@ def execute_boot(plan: BootPlan) -> None:
                     write_text(action.path, action.text, action.mode)
                 case DeleteFile():
                     fsutil.remove_file(action.path)
+                case RunCommand():
+                    process.run(list(action.argv), check=True)
                 case _:
                     assert_never(action)
     finally:

@@ -15,9 +15,11 @@ import re
 from pathlib import Path, PurePosixPath
 
 from genman.bootloader import templates
+from genman.bootloader.base import BootFiles, BootState, Draft, kernel_files
 from genman.bootloader.entries import GenBoot
-from genman.bootloader.model import BootEntry
-from genman.bootloader.probe import FsInfo
+from genman.bootloader.model import Action, BootEntry, Kind, Phase, RunCommand, WriteFile
+from genman.bootloader.probe import BootTarget, FsInfo
+from genman.context import Options
 from genman.errors import GenmanError
 
 MENU_DIR = PurePosixPath("/boot/genman")
@@ -25,6 +27,7 @@ HOOK = PurePosixPath("/etc/grub.d/09_genman")
 OLDER_ID = "genman-older"
 _ID = re.compile(r"--id\s+'?genman-([1-9][0-9]*)'?")
 _STORE_NAME = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9+._?=-]+")
+_SAVED = re.compile(r"""^\s*GRUB_DEFAULT\s*=\s*["']?saved["']?\s*$""", re.M)
 ENV_SIZE = 1024
 ENV_HEADER = "# GRUB Environment Block\n"
 
@@ -115,3 +118,98 @@ def update_env(old: str | None, changes: dict[str, str | None]) -> str:
         else:
             env[k] = v
     return render_env(env)
+
+
+# ------------------------------------------------------------------ the backend
+
+
+class Grub:
+    kind = Kind.GRUB
+
+    def files(self, opts: Options, target: BootTarget) -> BootFiles:
+        boot = _boot_dir(target)
+        mdir = menu_dir(boot)
+        return BootFiles(mdir, "/boot",
+                         texts=(mdir / "grub.cfg", boot / "grub/grubenv",
+                                opts.layout.host("/etc/default/grub"), opts.layout.host(HOOK)),
+                         fs_paths=(mdir, opts.layout.host(opts.layout.store_dir)),
+                         dirs=(mdir, boot / "grub"))
+
+    def entry_numbers(self, state: BootState) -> set[int]:
+        return entry_numbers(state.text(menu_dir(_boot_dir(state.target)) / "grub.cfg") or "")
+
+    def plan(self, state: BootState, gens: list[GenBoot], default: int | None) -> Draft:
+        mdir = menu_dir(_boot_dir(state.target))
+        boot_fs, store_fs = state.fs[mdir], state.fs[state.store]
+        in_store = store_fs.grub_module is not None
+        d = Draft(Kind.GRUB, mdir, "/boot", boot_fs.mount, dirs=state.files.dirs)
+        if not in_store:
+            d.file_of = kernel_files
+        entries: dict[int, BootEntry] = {}
+        for g in gens:
+            fs, where = (store_fs, state.store) if in_store else (boot_fs, mdir)
+            for name in d.file_of(g):
+                d.wanted[name] = state.store / name
+            entries[g.number] = boot_entry(g, fs, where / g.kernel,
+                                           where / g.initrd if g.initrd else None)
+        d.entries = tuple(sorted(entries))
+        top_n = default if default in entries else (max(entries) if entries else None)
+        top = entries[top_n] if top_n is not None else None
+        older = [entries[n] for n in sorted(entries, reverse=True) if n != top_n]
+        host = gens[-1].hostname if gens else "genman"
+        menu_path = mdir / "grub.cfg"
+        d.current_refs = referenced(state.text(menu_path) or "")
+        d.write_if_changed(state, menu_path, render_menu(top, older, host), "menu",
+                           Phase.ENTRIES)
+        if default is not None and default in entries:
+            env = _env_path(state)
+            saved = _SAVED.search(state.text(state.files.texts[2]) or "")
+            if state.text(env) is not None or saved:
+                w = _set_env(state, {"saved_entry": f"genman-{default}"}, "default")
+                if w.text != state.text(env):
+                    d.writes.append(w)
+        return d
+
+    def plan_boot_once(self, state: BootState, number: int) -> tuple[list[Action], str]:
+        menu = state.text(menu_dir(_boot_dir(state.target)) / "grub.cfg")
+        if menu is None:
+            raise GenmanError("genman's GRUB menu does not exist yet",
+                              hint="run `genman bootloader install` or `genman switch`")
+        entry = entry_id(menu, number)
+        return ([_set_env(state, {"next_entry": entry}, "one-shot")],
+                f"next boot: {entry} (grubenv next_entry)")
+
+    def plan_finish_boot_once(self, state: BootState) -> list[Action]:
+        return []  # GRUB clears next_entry itself when it boots it
+
+    def plan_install(self, state: BootState) -> tuple[list[Action], tuple[str, ...]]:
+        hook_path = state.files.texts[3]
+        text = render_hook()
+        if state.text(hook_path) == text and hook_path in state.executable:
+            return [], ()
+        actions: list[Action] = [WriteFile(hook_path, text, "GRUB hook, mode 0755",
+                                           Phase.ENTRIES, mode=0o755)]
+        if state.live:
+            actions.append(RunCommand(state.update_grub,
+                                      "once: genman's menu is then loaded from grub.cfg"))
+            return actions, ()
+        root = hook_path.parents[2]
+        return actions, (f"note: run update-grub inside {root} (e.g. in a chroot) once, so its "
+                         "grub.cfg loads genman's menu",)
+
+
+def _boot_dir(target: BootTarget) -> Path:
+    if target.boot_dir is None:
+        raise GenmanError("GRUB needs a /boot directory, and none was found",
+                          hint="give --boot-dir DIR")
+    return target.boot_dir
+
+
+def _env_path(state: BootState) -> Path:
+    return _boot_dir(state.target) / "grub/grubenv"
+
+
+def _set_env(state: BootState, changes: dict[str, str | None], what: str) -> WriteFile:
+    """The one read-modify-write of grubenv."""
+    env = _env_path(state)
+    return WriteFile(env, update_env(state.text(env), changes), what, Phase.DEFAULT)

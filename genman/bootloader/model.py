@@ -84,7 +84,19 @@ class DeleteFile:
         return f"delete {self.path} ({human(self.size)} on {self.where})"
 
 
-Action = CopyFile | WriteFile | DeleteFile
+@dataclass(frozen=True)
+class RunCommand:
+    """A bootloader tool run once (bootctl set-oneshot, update-grub): live roots only."""
+
+    argv: tuple[str, ...]
+    why: str
+    phase: Phase = Phase.DEFAULT
+
+    def describe(self) -> str:
+        return f"run {' '.join(self.argv)} ({self.why})"
+
+
+Action = CopyFile | WriteFile | DeleteFile | RunCommand
 
 
 @dataclass(frozen=True)

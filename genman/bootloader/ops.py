@@ -1,171 +1,93 @@
-"""`genman boot-once N` and `genman bootloader install`."""
+"""`genman boot-once N`, the end of a file-based one-shot boot, and `genman bootloader
+install`: each a plan from the probed BootState, printed by --dry-run, then executed."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from dataclasses import dataclass
 
-from genman import fsutil, generation, process, status
-from genman.bootloader import grub, systemd_boot
-from genman.bootloader.execute import execute_boot, write_text
-from genman.bootloader.model import BootPlan, Kind, WriteFile
-from genman.bootloader.planner import plan_boot
-from genman.bootloader.probe import BootTarget, detect, has_systemd_boot
+from genman import generation
+from genman.bootloader import boot_state
+from genman.bootloader.backends import backend
+from genman.bootloader.base import BootState
+from genman.bootloader.execute import execute_boot
+from genman.bootloader.model import Action, BootPlan, DeleteFile, WriteFile
+from genman.bootloader.planner import plan_entries
 from genman.context import Options
-from genman.errors import GenmanError
 
 
-def _target(opts: Options, what: str) -> BootTarget:
-    target = detect(opts)
-    if target.kind is Kind.NONE:
-        raise GenmanError(f"{what} needs a bootloader: {target.reason}",
-                          hint="give --bootloader systemd-boot|grub and --esp/--boot-dir")
-    return target
+def _plan(state: BootState, actions: list[Action]) -> BootPlan:
+    paths = {a.path.parent for a in actions if isinstance(a, WriteFile)}
+    return BootPlan(state.target.kind, tuple(actions), dirs=tuple(sorted(paths)),
+                    sync=tuple(sorted(paths)))
 
 
-# ------------------------------------------------------------------ boot-once
+@dataclass(frozen=True)
+class OncePlan:
+    plan: BootPlan
+    message: str
+
+    def describe(self) -> list[str]:
+        return [*self.plan.describe(), self.message]
 
 
-def boot_once(opts: Options, number: int) -> str:
-    """Boot generation `number` at the next boot only; returns what was done.
+def plan_boot_once(state: BootState, number: int) -> OncePlan:
+    """Boot generation `number` at the next boot only (see each backend's plan_boot_once):
+    GRUB's grubenv next_entry; systemd-boot's LoaderEntryOneShot, or under --root
+    loader.conf's default with a record that puts the default back after that boot."""
+    actions, message = backend(state.target.kind).plan_boot_once(state, number)
+    return OncePlan(_plan(state, actions), message)
 
-    - GRUB: `next_entry` in grubenv (as grub-reboot does), read by the host's grub.cfg
-      header before genman's entries; a submenu entry is named `genman-older>genman-N`.
-    - systemd-boot, live: `bootctl set-oneshot genman-N.conf` (the LoaderEntryOneShot EFI
-      variable).
-    - systemd-boot under --root (no EFI variables to set): loader.conf's `default` names
-      generation N and /var/lib/genman/boot-once records the real default; the next boot
-      restores it: the first mutating genman command after a reboot runs
-      `finish_boot_once` (from transaction.recover), and any switch writes the default
-      again and drops the record.
-    """
-    target = _target(opts, "boot-once")
+
+def boot_once(opts: Options, number: int, *, dry_run: bool = False) -> OncePlan:
     generation.toplevel_of(opts.layout, number)  # exists, or a clear error
-    if target.kind is Kind.GRUB:
-        assert target.boot_dir is not None
-        try:
-            menu = (grub.menu_dir(target.boot_dir) / "grub.cfg").read_text()
-        except OSError:
-            raise GenmanError("genman's GRUB menu does not exist yet",
-                              hint="run `genman bootloader install` or `genman switch`") from None
-        entry = grub.entry_id(menu, number)
-        env_path = target.boot_dir / "grub/grubenv"
-        try:
-            old = env_path.read_text()
-        except OSError:
-            old = None
-        write_text(env_path, grub.update_env(old, {"next_entry": entry}))
-        fsutil.sync_filesystem(env_path.parent)
-        return f"next boot: {entry} (grubenv next_entry)"
-    assert target.esp is not None
-    if number not in systemd_boot.entry_numbers(target.esp):
-        raise GenmanError(f"generation {number} has no boot entry",
-                          hint="`genman list-generations` shows which generations have one")
-    name = systemd_boot.entry_name(number)
-    if opts.layout.is_live:
-        process.run(["bootctl", f"--esp-path={target.esp}", "set-oneshot", name], check=True)
-        return f"next boot: {name} (LoaderEntryOneShot)"
-    conf = target.esp / systemd_boot.LOADER_CONF
-    once = opts.layout.host(opts.layout.boot_once_file)
-    default = status.markers(opts.layout).default
-    if not once.exists():  # a second boot-once keeps the first record of the real default
-        from genman.probe import boot_id
+    plan = plan_boot_once(boot_state(opts, ()), number)
+    if not dry_run:
+        execute_boot(plan.plan)
+    return plan
 
-        record = {"entry": number, "default": default, "boot_id": boot_id()}
-        write_text(once, json.dumps(record) + "\n")
-    try:
-        old = conf.read_text()
-    except OSError:
-        old = None
-    write_text(conf, systemd_boot.loader_conf(old, number))
-    fsutil.sync_filesystem(target.esp)
-    return (f"next boot: {name} (loader.conf default, restored at the next boot from "
-            f"{opts.layout.boot_once_file})")
+
+def plan_finish_boot_once(state: BootState) -> BootPlan | None:
+    """After a file-based one-shot boot, loader.conf names the default again and the record
+    goes. None: nothing to finish (no record, or the one-shot boot has not happened yet)."""
+    once = state.boot_once
+    if once is None or (once.boot_id is not None and once.boot_id == state.boot_id):
+        return None
+    actions = backend(state.target.kind).plan_finish_boot_once(state)
+    return _plan(state, [*actions, DeleteFile(once.path, once.size, "state")])
 
 
 def finish_boot_once(opts: Options) -> bool:
-    """Undo a file-based systemd-boot one-shot once it has been booted: loader.conf's
-    default names the default generation again. True when there was one to finish."""
-    once = opts.layout.host(opts.layout.boot_once_file)
-    try:
-        record = json.loads(once.read_text())
-    except FileNotFoundError:
-        return False
-    except ValueError:
-        record = {}
-    from genman.probe import boot_id
-
-    if record.get("boot_id") is not None and record.get("boot_id") == boot_id():
-        return False  # asked for during this boot: the one-shot boot has not happened yet
-    target = detect(opts)
-    default = status.markers(opts.layout).default
-    if target.kind is Kind.SYSTEMD_BOOT and target.esp is not None and default is not None:
-        conf = target.esp / systemd_boot.LOADER_CONF
-        try:
-            old = conf.read_text()
-        except OSError:
-            old = None
-        write_text(conf, systemd_boot.loader_conf(old, default))
-        fsutil.sync_filesystem(target.esp)
-    fsutil.remove_file(once)
-    return True
-
-
-# ------------------------------------------------------------------ install
+    """True when a one-shot boot was finished."""
+    if not opts.layout.host(opts.layout.boot_once_file).exists():
+        return False  # the common case, without probing the bootloader
+    plan = plan_finish_boot_once(boot_state(opts, ()))
+    if plan is not None:
+        execute_boot(plan)
+    return plan is not None
 
 
 @dataclass(frozen=True)
 class InstallPlan:
-    hook: WriteFile | None  # GRUB: /etc/grub.d/09_genman
-    update_grub: bool  # run update-grub once (live root only)
-    boot: BootPlan
+    setup: BootPlan  # hook files and commands
+    boot: BootPlan  # the entries of every generation
     notes: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
-        lines = []
-        if self.hook is not None:
-            lines.append(f"write {self.hook.path} (GRUB hook, mode 0755)")
-        if self.update_grub:
-            lines.append("run update-grub (once: genman's menu is then loaded from grub.cfg)")
-        lines.extend(self.boot.describe())
-        lines.extend(self.notes)
-        return lines
+        return [*(a.describe() for a in self.setup.actions), *self.boot.describe(),
+                *self.notes]
 
 
-def plan_install(opts: Options) -> InstallPlan:
-    target = _target(opts, "bootloader install")
-    m = status.markers(opts.layout)
-    boot = plan_boot(opts, default=m.default,
-                     retained=generation.generation_numbers(opts.layout))
-    if target.kind is Kind.SYSTEMD_BOOT:
-        assert target.esp is not None
-        if not has_systemd_boot(target.esp):
-            raise GenmanError(f"systemd-boot is not installed on the ESP {target.esp}",
-                              hint=f"install it first: bootctl --esp-path={target.esp} install")
-        return InstallPlan(None, False, boot)
-    hook_path = opts.layout.host(grub.HOOK)
-    text = grub.render_hook()
-    try:
-        current = hook_path.read_text()
-    except OSError:
-        current = None
-    hook = None
-    if current != text or not os.access(hook_path, os.X_OK):
-        hook = WriteFile(hook_path, text, "hook", mode=0o755)
-    live = opts.layout.is_live
-    notes = () if live or hook is None else (
-        f"note: run update-grub inside {opts.layout.root} (e.g. in a chroot) once, so its "
-        "grub.cfg loads genman's menu",)
-    return InstallPlan(hook, live and hook is not None, boot, notes)
+def plan_install(opts: Options, state: BootState) -> InstallPlan:
+    actions, notes = backend(state.target.kind).plan_install(state)
+    boot = plan_entries(state, state.markers.default, auto=False)
+    return InstallPlan(_plan(state, actions), boot, notes)
 
 
-def execute_install(opts: Options, plan: InstallPlan) -> None:
-    execute_boot(plan.boot)
-    if plan.hook is not None:
-        write_text(plan.hook.path, plan.hook.text, plan.hook.mode)
-    if plan.update_grub:
-        cmd = ["update-grub"] if shutil.which("update-grub") else [
-            "grub-mkconfig", "-o", "/boot/grub/grub.cfg"]
-        process.run(cmd, check=True)
+def install(opts: Options, *, dry_run: bool) -> InstallPlan:
+    state = boot_state(opts, generation.generation_numbers(opts.layout))
+    plan = plan_install(opts, state)
+    if not dry_run:
+        execute_boot(plan.boot)
+        execute_boot(plan.setup)
+    return plan
+

@@ -68,6 +68,7 @@ class BootTarget:
     boot_dir: Path | None = None  # host path of the target's /boot
     machine_id: str | None = None
     reason: str = ""  # why kind is NONE
+    installed: bool = False  # systemd-boot: its EFI binary is on the ESP
 
 
 def _unescape(s: str) -> str:
@@ -226,11 +227,13 @@ def detect(opts: Options, probe: Probe | None = None) -> BootTarget:
         if esp is None:
             raise GenmanError("--bootloader systemd-boot, but no EFI system partition found",
                               hint="mount it (e.g. at /boot/efi) or give --esp DIR")
-        return BootTarget(Kind.SYSTEMD_BOOT, esp=esp, boot_dir=boot, machine_id=mid)
+        return BootTarget(Kind.SYSTEMD_BOOT, esp=esp, boot_dir=boot, machine_id=mid,
+                          installed=has_systemd_boot(esp))
     if choice is BootloaderChoice.GRUB:
         return BootTarget(Kind.GRUB, esp=esp, boot_dir=boot, machine_id=mid)
     if esp is not None and has_systemd_boot(esp):
-        return BootTarget(Kind.SYSTEMD_BOOT, esp=esp, boot_dir=boot, machine_id=mid)
+        return BootTarget(Kind.SYSTEMD_BOOT, esp=esp, boot_dir=boot, machine_id=mid,
+                          installed=True)
     if has_grub(boot, esp):
         return BootTarget(Kind.GRUB, esp=esp, boot_dir=boot, machine_id=mid)
     where = f"under {opts.layout.root}" if not opts.layout.is_live else "on this system"

@@ -1,16 +1,30 @@
 """systemd-boot: BLS Type #1 entries `<ESP>/loader/entries/genman-<N>.conf`, kernels and
 initrds copied once per content to `<ESP>/EFI/genman/<store name>`, and the default in
-`loader/loader.conf`."""
+`loader/loader.conf`. Boot-once: `bootctl set-oneshot` live; under --root (no EFI
+variables) loader.conf's default, put back by `plan_finish_boot_once` after that boot."""
 
 from __future__ import annotations
 
-import os
+import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from genman.bootloader import templates
+from genman.bootloader.base import BootFiles, BootState, Draft, kernel_files
 from genman.bootloader.entries import GenBoot
-from genman.bootloader.model import BootEntry
+from genman.bootloader.model import (
+    Action,
+    BootEntry,
+    DeleteFile,
+    Kind,
+    Phase,
+    RunCommand,
+    WriteFile,
+)
+from genman.bootloader.probe import BootTarget
+from genman.context import Options
+from genman.errors import GenmanError
 
 FILES_DIR = "EFI/genman"
 ENTRIES_DIR = "loader/entries"
@@ -21,15 +35,6 @@ _DEFAULT = re.compile(r"^\s*default(\s|$)")
 
 def entry_name(number: int) -> str:
     return f"genman-{number}.conf"
-
-
-def entry_numbers(esp: Path) -> dict[int, Path]:
-    d = esp / ENTRIES_DIR
-    try:
-        names = os.listdir(d)
-    except OSError:
-        return {}
-    return {int(m.group(1)): d / n for n in names if (m := _ENTRY.match(n))}
 
 
 def boot_entry(g: GenBoot, machine_id: str | None) -> BootEntry:
@@ -77,3 +82,92 @@ def referenced(text: str) -> set[str]:
             if path.lstrip("/").startswith(FILES_DIR + "/"):
                 names.add(path.rsplit("/", 1)[-1])
     return names
+
+
+def _numbers(names: Iterable[str]) -> dict[int, str]:
+    return {int(m.group(1)): n for n in names if (m := _ENTRY.match(n))}
+
+
+class SystemdBoot:
+    kind = Kind.SYSTEMD_BOOT
+
+    def files(self, opts: Options, target: BootTarget) -> BootFiles:
+        esp = _esp(target)
+        return BootFiles(esp / FILES_DIR, "ESP", texts=(esp / LOADER_CONF,),
+                         entries_dir=esp / ENTRIES_DIR,
+                         dirs=(esp / FILES_DIR, esp / ENTRIES_DIR, esp / "loader"))
+
+    def entry_numbers(self, state: BootState) -> set[int]:
+        return set(_numbers(state.entry_files))
+
+    def plan(self, state: BootState, gens: list[GenBoot], default: int | None) -> Draft:
+        esp = _esp(state.target)
+        entries_dir = esp / ENTRIES_DIR
+        d = Draft(Kind.SYSTEMD_BOOT, esp / FILES_DIR, "ESP", esp, file_of=kernel_files,
+                  dirs=state.files.dirs)
+        for g in gens:
+            for name in kernel_files(g):
+                d.wanted[name] = state.store / name
+            text = render_entry(boot_entry(g, state.target.machine_id))
+            if state.entry_files.get(entry_name(g.number), (None, 0))[0] != text:
+                d.writes.append(WriteFile(entries_dir / entry_name(g.number), text, "entry",
+                                          Phase.ENTRIES))
+        d.entries = tuple(g.number for g in gens)
+        for n, name in sorted(_numbers(state.entry_files).items()):
+            text, size = state.entry_files[name]
+            d.current_refs |= referenced(text)
+            if n not in d.entries:
+                d.deletes.append(DeleteFile(entries_dir / name, size, "ESP"))
+        if default is not None and default in d.entries:
+            if (w := _set_default(state, default)).text != state.text(w.path):
+                d.writes.append(w)
+            once = state.boot_once
+            if once is not None:  # the file-based one-shot under --root ends with a new default
+                d.deletes.append(DeleteFile(once.path, once.size, "state"))
+        return d
+
+    def plan_boot_once(self, state: BootState, number: int) -> tuple[list[Action], str]:
+        if number not in self.entry_numbers(state):
+            raise GenmanError(f"generation {number} has no boot entry",
+                              hint="`genman list-generations` shows which generations have one")
+        esp = _esp(state.target)
+        name = entry_name(number)
+        if state.live:
+            return ([RunCommand(("bootctl", f"--esp-path={esp}", "set-oneshot", name),
+                                "LoaderEntryOneShot")],
+                    f"next boot: {name} (LoaderEntryOneShot)")
+        actions: list[Action] = []
+        if state.boot_once is None:  # a second boot-once keeps the first record of the default
+            record = {"entry": number, "default": state.markers.default,
+                      "boot_id": state.boot_id}
+            actions.append(WriteFile(state.boot_once_file, json.dumps(record) + "\n",
+                                     "one-shot record", Phase.ENTRIES))
+        actions.append(_set_default(state, number))
+        return actions, (f"next boot: {name} (loader.conf default, restored at the next boot "
+                         f"from {state.boot_once_file})")
+
+    def plan_finish_boot_once(self, state: BootState) -> list[Action]:
+        default = state.markers.default
+        if default is None:
+            return []
+        return [_set_default(state, default)]
+
+    def plan_install(self, state: BootState) -> tuple[list[Action], tuple[str, ...]]:
+        esp = _esp(state.target)
+        if not state.target.installed:
+            raise GenmanError(f"systemd-boot is not installed on the ESP {esp}",
+                              hint=f"install it first: bootctl --esp-path={esp} install")
+        return [], ()
+
+
+def _set_default(state: BootState, number: int) -> WriteFile:
+    """The one read-modify-write of loader.conf: its `default` names generation `number`."""
+    conf = _esp(state.target) / LOADER_CONF
+    return WriteFile(conf, loader_conf(state.text(conf), number), "default", Phase.DEFAULT)
+
+
+def _esp(target: BootTarget) -> Path:
+    if target.esp is None:
+        raise GenmanError("systemd-boot needs an EFI system partition, and none was found",
+                          hint="mount it (e.g. at /boot/efi) or give --esp DIR")
+    return target.esp
