@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from genman import generation, status
-from genman.bootloader.model import BootPlan
+from genman.bootloader import Pending
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.execute import Outcome
-from genman.hashcache import HashCache
 from genman.layout import Layout
 from genman.plan import (
     KEEP,
-    PendingBoot,
     Plan,
     Request,
     Target,
@@ -35,7 +34,6 @@ from genman.probe import probe
 from genman.services import InitSystem
 from genman.session import session
 from genman.state import SystemState
-from genman.store import Store, StoreBatch
 from genman.transaction import Journal, boot_plan, live_manifest, run
 
 Progress = Callable[[str], None]
@@ -64,29 +62,20 @@ class Flags:
 # ---------------------------------------------------------------- dry builds
 
 
-class _DryBatch(StoreBatch):
-    """A batch that computes every store name and writes nothing: each path counts as
-    present already, so no content is staged and `populate` never runs."""
-
-    def _stage(self, name: str) -> Path | None:
-        return None
-
-
-def _dry_build(opts: Options, profile_file: Path) -> Target:
-    from genman import bootscripts, profile
+def _preview(opts: Options, profile_file: Path) -> tuple[Target, Pending | None]:
+    """The generation `build` would make (nothing written), and, when it is new, what its
+    boot entry needs."""
+    from genman import profile
+    from genman.bootloader.entries import boot_of
 
     layout = opts.layout
-    prof = profile.load(profile_file, layout)
-    batch = _DryBatch(Store(layout, HashCache(None)))
-    manifest = generation.make_manifest(prof, layout, batch, lambda _: None)
-    scripts = bootscripts.render(manifest)
-    toplevel = batch.add_generated(generation.toplevel_key(manifest, scripts),
-                                   f"genman-{prof.hostname}", lambda _: None)
-    # As build does: only the newest generation is reused, anything else gets a new number.
-    numbers = generation.generation_numbers(layout)
-    if numbers and generation.toplevel_of(layout, numbers[-1]) == toplevel:
-        return Target(numbers[-1], toplevel, manifest)
-    return Target((numbers[-1] if numbers else 0) + 1, toplevel, manifest)
+    pv = generation.preview(profile.load(profile_file, layout), layout)
+    c = pv.composed
+    target = Target(pv.number, c.toplevel, c.manifest)
+    if pv.number in generation.generation_numbers(layout):
+        return target, None
+    boot = boot_of(layout, pv.number, c.toplevel, c.manifest, datetime.now(UTC))
+    return target, Pending(pv.number, boot, pv.sources)
 
 
 # ---------------------------------------------------------------- planning
@@ -98,7 +87,7 @@ def _target(layout: Layout, number: int) -> Target:
 
 
 def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
-          *, exists: bool = True) -> tuple[SystemState, Plan]:
+          pending: Pending | None = None) -> tuple[SystemState, Plan]:
     """mode None: switch-generation / rollback (activate and make the default)."""
     layout = opts.layout
     activate = mode is not Mode.BOOT
@@ -107,11 +96,8 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
                   flags.init_system)
     default: int | str | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
-    boot: BootPlan | PendingBoot = (
-        boot_plan(opts, boot_default) if exists else PendingBoot(target.number or 0)
-    )
     request = Request(target=target, activate=activate, default=default,
-                      backup=flags.backup, boot=boot)
+                      backup=flags.backup, boot=boot_plan(opts, boot_default, pending))
     return state, plan_switch(state, old, request)
 
 
@@ -139,8 +125,13 @@ def _apply(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     state, plan = _plan(opts, target, mode, flags)
     journal = _journal(opts, state, command, target, activates=mode is not Mode.BOOT)
     outcome = run(opts, journal, plan, progress, state.init_system)
-    assert target.number is not None
-    return Result(target.number, plan, outcome)
+    return Result(_number(target), plan, outcome)
+
+
+def _number(target: Target) -> int:
+    if target.number is None:  # only recovery plans for a generation without a number
+        raise GenmanError(f"{target.toplevel} has no generation number")
+    return target.number
 
 
 # ---------------------------------------------------------------- commands
@@ -151,11 +142,8 @@ def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
     from genman import profile
 
     if dry_run:
-        target = _dry_build(opts, profile_file)
-        exists = target.number in generation.generation_numbers(opts.layout)
-        _, plan = _plan(opts, target, mode, flags, exists=exists)
-        assert target.number is not None
-        return Result(target.number, plan)
+        target, pending = _preview(opts, profile_file)
+        return Result(_number(target), _plan(opts, target, mode, flags, pending)[1])
     prof = profile.load(profile_file, opts.layout)
     with session(opts, progress, flags.init_system):
         built = generation.build(prof, opts.layout, progress)

@@ -349,36 +349,70 @@ def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Composed:
+    manifest: Manifest
+    toplevel: str  # store name
+
+
+def compose(profile: Profile, layout: Layout, batch: StoreBatch,
+            progress: Progress) -> Composed:
+    """Every store path of a generation, added through `batch` (which may not write)."""
+    from genman import bootscripts
+
+    manifest = make_manifest(profile, layout, batch, progress)
+    scripts = bootscripts.render(manifest)
+    etc_links, etc_dirs = etc_tree(batch, layout, manifest)
+    toplevel = batch.add_generated(
+        toplevel_key(manifest, scripts), f"genman-{profile.hostname}",
+        _populate(layout, manifest, scripts, etc_links, etc_dirs))
+    return Composed(manifest, toplevel)
+
+
+def number_for(layout: Layout, toplevel: str) -> tuple[int, bool]:
+    """The number a build of `toplevel` gets, and whether it is a new generation: only the
+    newest generation is reused; anything else gets the next number."""
+    numbers = generation_numbers(layout)
+    if numbers and toplevel_of(layout, numbers[-1]) == toplevel:
+        return numbers[-1], False
+    return (numbers[-1] if numbers else 0) + 1, True
+
+
+@dataclass(frozen=True)
+class Preview:
+    number: int
+    composed: Composed
+    sources: dict[str, Path]  # store name -> the file it would be copied from
+
+
+def preview(profile: Profile, layout: Layout) -> Preview:
+    """What `build` would make, computed without writing anything."""
+    batch = StoreBatch(Store(layout, HashCache(None)), write=False)
+    composed = compose(profile, layout, batch, lambda _: None)
+    return Preview(number_for(layout, composed.toplevel)[0], composed, batch.sources)
+
+
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:
     """Make generation N from a validated profile (caller holds the lock)."""
     cache = hash_cache(layout)
     store = Store(layout, cache)
     store.clean()
     fsutil.clean_stray_temps(layout.host(layout.generations_dir))
-    numbers = generation_numbers(layout)
-    newest = numbers[-1] if numbers else None
-    from genman import bootscripts
-
     with fsutil.umask(0o022), store.batch() as batch:
-        manifest = make_manifest(profile, layout, batch, progress)
-        scripts = bootscripts.render(manifest)
-        key = toplevel_key(manifest, scripts)
-        name = f"genman-{profile.hostname}"
-        etc_links, etc_dirs = etc_tree(batch, layout, manifest)
-        toplevel = batch.add_generated(
-            key, name, _populate(layout, manifest, scripts, etc_links, etc_dirs))
+        composed = compose(profile, layout, batch, progress)
+        toplevel = composed.toplevel
+        number, new = number_for(layout, toplevel)
         added = len(batch.added)
-        if newest is not None and toplevel_of(layout, newest) == toplevel:
+        if not new:
             batch.abort()
             cache.save()
             if profile.compiled is not None:
                 profile.compiled.save()
-            return BuildResult(newest, toplevel, new=False, added=0)
+            return BuildResult(number, toplevel, new=False, added=0)
         progress(f"writing {added} new store paths")
     cache.save()
     if profile.compiled is not None:
         profile.compiled.save()
-    number = (newest or 0) + 1
     gens = layout.host(layout.generations_dir)
     gens.mkdir(parents=True, exist_ok=True)
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))

@@ -178,7 +178,7 @@ class Service:
 
 @dataclass(frozen=True)
 class BootEntries:
-    plan: BootPlan | PendingBoot
+    plan: BootPlan
 
     def describe(self) -> str:
         lines = self.plan.describe()
@@ -187,17 +187,6 @@ class BootEntries:
     @property
     def warnings(self) -> tuple[str, ...]:
         return self.plan.warnings
-
-
-@dataclass(frozen=True)
-class PendingBoot:
-    """Stands in for a BootPlan in a dry run whose generation is not built yet."""
-
-    number: int
-    warnings: tuple[str, ...] = ()
-
-    def describe(self) -> list[str]:
-        return [f"boot entries: generation {self.number} gets an entry once it is built"]
 
 
 def _not_run(live: bool) -> str:
@@ -368,7 +357,7 @@ class Request:
     activate: bool
     default: int | str | None = "keep"
     backup: bool = False
-    boot: BootPlan | PendingBoot | None = None  # written before the default flips
+    boot: BootPlan | None = None  # written before the default flips
 
 
 KEEP = "keep"

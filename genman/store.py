@@ -159,8 +159,12 @@ def _copy_checked(src: Path | str, dst: Path | str, expect: str | None, mode: in
 class StoreBatch:
     """Adds paths to the store; nothing is visible under a final name until `commit`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, write: bool = True) -> None:
+        """`write` False: compute every store name and write nothing (a dry run's build);
+        `sources` then names the file each new file path would be copied from."""
         self.store = store
+        self.write = write
+        self.sources: dict[str, Path] = {}
         self._staging: Path | None = None
         self._pending: dict[str, Path] = {}
 
@@ -179,7 +183,7 @@ class StoreBatch:
 
     def _stage(self, name: str) -> Path | None:
         """Where to write `name`, or None when it is already stored or staged."""
-        if name in self._pending or self.store.exists(name):
+        if name in self._pending or self.store.exists(name) or not self.write:
             return None
         if self._staging is None:
             self.store.dir.mkdir(parents=True, exist_ok=True)
@@ -191,6 +195,8 @@ class StoreBatch:
 
     def add_file(self, src: Path, name: str, mode: int | None = None) -> str:
         store_name, smode, content = self.store.file_identity(src, name, mode)
+        if not self.write and not self.store.exists(store_name):
+            self.sources.setdefault(store_name, Path(src))
         dest = self._stage(store_name)
         if dest is not None:
             _copy_checked(src, dest, content, smode)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from genman import fsutil, generation
+from genman.bootloader import Pending
 from genman.bootloader.model import BootPlan
 from genman.channel import Say, quiet, warn
 from genman.context import Options
@@ -153,9 +154,10 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
     return True
 
 
-def boot_plan(opts: Options, default: int | None) -> BootPlan:
-    """The bootloader's plan for `default` and every retained generation."""
+def boot_plan(opts: Options, default: int | None, pending: Pending | None = None) -> BootPlan:
+    """The bootloader's plan for `default` and every retained generation (and `pending`,
+    a generation a dry run has not built)."""
     from genman import bootloader
 
-    return bootloader.plan_boot(opts, default=default,
-                                retained=generation.generation_numbers(opts.layout))
+    retained = generation.generation_numbers(opts.layout) + ([pending.number] if pending else [])
+    return bootloader.plan_boot(opts, default=default, retained=retained, extra=pending)

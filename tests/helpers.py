@@ -201,3 +201,23 @@ def env(**extra: str) -> dict[str, str]:
 def copy_root(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst, symlinks=True)
     return dst
+
+
+def kernel_profile(tmp: Path, n: int) -> Path:
+    """Profile n: /etc/motd says n, and a kernel whose image differs per n."""
+    p = tmp / f"p{n}.toml"
+    image, initrd = tmp / f"vmlinuz-6.1.0-{n}-amd64", tmp / f"initrd.img-6.1.0-{n}-amd64"
+    image.write_bytes(b"K" * 100 + bytes([n]))
+    initrd.write_bytes(b"I" * 100)
+    p.write_text(f'[system]\nhostname = "sandbox"\ndescription = "g{n}"\n'
+                 f'[etc."motd"]\ntext = "{n}\\n"\n[etc."d{n}/f"]\ntext = "x\\n"\n'
+                 f'[kernel]\nimage = "{image}"\ninitrd = "{initrd}"\n')
+    return p
+
+
+def install_systemd_boot(root: Path) -> Path:
+    """A sandbox ESP at /boot/efi with systemd-boot's binary on it."""
+    esp = root / "boot/efi"
+    (esp / "EFI/systemd").mkdir(parents=True)
+    (esp / "EFI/systemd/systemd-bootx64.efi").write_bytes(b"MZ")
+    return esp

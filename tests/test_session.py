@@ -13,7 +13,8 @@ from genman import execute, transaction
 from genman.layout import Layout
 from genman.transaction import read_journal
 from tests.conftest import Run
-from tests.helpers import REPO, env, genman_cmd, make_root, snapshot
+from tests.helpers import REPO, env, genman_cmd, install_systemd_boot, make_root, snapshot
+from tests.helpers import kernel_profile as profile
 
 Genman = Callable[..., Run]
 
@@ -22,25 +23,13 @@ class Killed(KeyboardInterrupt):
     """Stands for SIGKILL in-process: the journal stays, the lock goes with the process."""
 
 
-def profile(tmp: Path, n: int) -> Path:
-    p = tmp / f"p{n}.toml"
-    (tmp / "vmlinuz-6.1.0-28-amd64").write_bytes(b"K" * 100)
-    (tmp / "initrd.img-6.1.0-28-amd64").write_bytes(b"I" * 100)
-    p.write_text(f'[system]\nhostname = "sandbox"\ndescription = "g{n}"\n'
-                 f'[etc."motd"]\ntext = "{n}\\n"\n[etc."d{n}/f"]\ntext = "x\\n"\n'
-                 f'[kernel]\nimage = "{tmp / "vmlinuz-6.1.0-28-amd64"}"\n'
-                 f'initrd = "{tmp / "initrd.img-6.1.0-28-amd64"}"\n')
-    return p
-
-
 @pytest.fixture
 def killed(tmp_path: Path, genman: Genman, monkeypatch: pytest.MonkeyPatch
            ) -> tuple[Path, dict[str, object]]:
     """Generations 1 and 2 switched to, then a switch to 3 killed after its third step.
     Returns the root and the snapshot of generation 2 (what recovery must bring back)."""
     root = make_root(tmp_path)
-    (root / "boot/efi/EFI/systemd").mkdir(parents=True)
-    (root / "boot/efi/EFI/systemd/systemd-bootx64.efi").write_bytes(b"MZ")
+    install_systemd_boot(root)
     for n in (1, 2):
         assert genman("--root", root, "switch", profile(tmp_path, n)).code == 0
     before = snapshot(root)

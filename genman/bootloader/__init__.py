@@ -12,7 +12,9 @@ Each backend (systemd_boot, grub, none) implements `base.Bootloader`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genman.bootloader.model import BootPlan, Kind
@@ -29,10 +31,20 @@ __all__ = ["BootPlan", "Kind", "entry_numbers", "execute_boot", "plan_boot", "sh
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A generation a dry run plans for before it is built: its entry (None: no kernel)
+    and the files its store paths would be copied from."""
+
+    number: int
+    boot: GenBoot | None
+    sources: Mapping[str, Path]
+
+
 def boot_state(opts: Options, retained: Sequence[int], *, probe: Probe | None = None,
-               extra: Sequence[GenBoot] = (), with_fs: bool = True) -> BootState:
-    """Probe: the bootloader, its files, and the generations `retained` (plus `extra`,
-    generations not written yet) as their entries need them."""
+               extra: Pending | None = None, with_fs: bool = True) -> BootState:
+    """Probe: the bootloader, its files, and the generations `retained` (plus `extra`, a
+    generation not built yet) as their entries need them."""
     from genman.bootloader.backends import backend
     from genman.bootloader.entries import gen_boots
     from genman.bootloader.probe import Probe, detect
@@ -40,15 +52,19 @@ def boot_state(opts: Options, retained: Sequence[int], *, probe: Probe | None = 
 
     probe = probe or Probe(opts)
     target = detect(opts, probe)
-    gens, warnings = ([], []) if target.kind is Kind.NONE else gen_boots(
-        opts.layout, sorted(set(retained) - {g.number for g in extra}))
-    gens = sorted([*gens, *extra], key=lambda g: g.number)
+    gens: list[GenBoot] = []
+    warnings: list[str] = []
+    if target.kind is not Kind.NONE:
+        gens, warnings = gen_boots(opts.layout, sorted(
+            set(retained) - ({extra.number} if extra else set())))
+    if extra is not None and extra.boot is not None:
+        gens = sorted([*gens, extra.boot], key=lambda g: g.number)
     return read_state(opts, target, backend(target.kind).files(opts, target), gens, probe,
-                      warnings, with_fs=with_fs)
+                      warnings, with_fs=with_fs, sources=extra.sources if extra else None)
 
 
 def plan_boot(opts: Options, *, default: int | None, retained: Sequence[int],
-              probe: Probe | None = None, extra: Sequence[GenBoot] = ()) -> BootPlan:
+              probe: Probe | None = None, extra: Pending | None = None) -> BootPlan:
     """Entries for every generation in `retained` (those with a kernel), `default` as the
     boot default (None: leave the default as it is). Changes nothing."""
     from genman.bootloader.planner import plan_entries

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from genman import generation
 from genman.bootline import kernel_params
 from genman.errors import GenmanError
 from genman.layout import Layout
+from genman.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +31,22 @@ class GenBoot:
 def gen_boot(layout: Layout, number: int) -> GenBoot | None:
     """None for a generation without a kernel: it gets no entry."""
     gi = generation.info(layout, number)
-    manifest = generation.read_manifest(layout, gi.toplevel)
+    return boot_of(layout, number, gi.toplevel, generation.read_manifest(layout, gi.toplevel),
+                   gi.created)
+
+
+def boot_of(layout: Layout, number: int, toplevel: str, manifest: Manifest,
+            created: datetime) -> GenBoot | None:
+    """A generation's entry from its manifest (also one not built yet, for a dry run)."""
     k = manifest.kernel
     if k is None:
         return None
-    date = gi.created.strftime("%Y-%m-%d")
+    date = created.strftime("%Y-%m-%d")
     title = f"{manifest.hostname} generation {number}"
     if manifest.description:
         title += f": {manifest.description}"
     title += f" ({date}, Linux {k.version})"
-    params = kernel_params(k.params, (f"init={layout.store_dir / gi.toplevel / 'init'}",
+    params = kernel_params(k.params, (f"init={layout.store_dir / toplevel / 'init'}",
                                       f"genman.generation={number}"))
     return GenBoot(number, manifest.hostname, title, f"{number} {date} {k.version}",
                    k.image, k.initrd, params)

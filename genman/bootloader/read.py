@@ -8,7 +8,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from genman import status
@@ -87,8 +87,10 @@ def _boot_once(path: Path) -> BootOnceRecord | None:
 
 def read_state(opts: Options, target: BootTarget, files: BootFiles,
                gens: Sequence[GenBoot] = (), probe: Probe | None = None,
-               gen_warnings: Sequence[str] = (), *, with_fs: bool = True) -> BootState:
-    """`with_fs` False: skip the file system probes (udev), for a count of entries only."""
+               gen_warnings: Sequence[str] = (), *, with_fs: bool = True,
+               sources: Mapping[str, Path] | None = None) -> BootState:
+    """`with_fs` False: skip the file system probes (udev), for a count of entries only.
+    `sources`: files a generation not built yet will add to the store, by store name."""
     layout = opts.layout
     probe = probe or Probe(opts)
     store = layout.host(layout.store_dir)
@@ -96,7 +98,8 @@ def read_state(opts: Options, target: BootTarget, files: BootFiles,
     sizes = {}
     for g in gens:
         for name in kernel_files(g):
-            if (size := _size(store / name)) is not None and (store / name).is_file():
+            src = store / name if (store / name).is_file() else (sources or {}).get(name)
+            if src is not None and (size := _size(src)) is not None:
                 sizes[store / name] = size
     d = files.files_dir
     block, free = _block(d) if d is not None else (4096, 0)
