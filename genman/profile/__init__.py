@@ -88,9 +88,13 @@ def load(path: Path, layout: Layout) -> Profile:
 
 
 def source_mode(ef: EtcFile) -> int:
-    """The permission bits an /etc file's content carries in the store."""
+    """The permission bits an /etc file's content carries: the profile's mode when it gives
+    one ("0000" included), else those of the file the content came from (a source or a
+    template), so a 0600 input never becomes world-readable; 0644 for inline text."""
     if ef.mode is not None:
         return ef.mode
     if ef.source is not None:
         return stat.S_IMODE(os.stat(ef.source).st_mode)
+    if ef.source_mode is not None:
+        return ef.source_mode
     return 0o644

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -109,7 +110,8 @@ def _produce(layout: Layout, e: _Entry, context: dict[str, Any],
             where=f"{show(e.file)}: {e.key} template", context=context,
             template_file=src.resolve(), cache=compiled,
         )
-        return [e.make(e.path, content=rendered.encode())]
+        mode = stat.S_IMODE(os.stat(src).st_mode) & 0o666
+        return [e.make(e.path, content=rendered.encode(), source_mode=mode)]
     if src.is_dir():
         produced = []
         for rel, p, regular in _walk_source_dir(src):
