@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from genman import templating
-from genman.layout import Layout
+from genman.layout import Layout, resolve_in_root
 from genman.profile import etc as etc_section
 from genman.profile import kernel as kernel_section
 from genman.profile import packages as packages_section
@@ -33,8 +33,6 @@ from genman.profile.model import (
     Profile,
     ServiceSpec,
 )
-
-resolve_in_root = etc_section.resolve_in_root
 
 __all__ = [
     "SECTIONS", "EtcFile", "EtcKind", "KernelSpec", "OnChange", "PackageSpec", "Profile",
