@@ -38,16 +38,17 @@ def atomic_fill(
     uid: int | None = None,
     gid: int | None = None,
     durable: bool = True,
+    create_mode: int = 0o644,
 ) -> None:
     """Write `path` through `fill(file)` under a unique temp name, then rename it in.
 
     The temp file is created 0600 and given `mode` once written, so a secret is never
-    readable by others on its way in. mode=None leaves the mode alone (created 0644 under
-    the umask): FAT, the ESP's file system, refuses most mode changes.
+    readable by others on its way in. mode=None leaves the mode alone (created with
+    `create_mode` under the umask): FAT, the ESP's file system, refuses most mode changes.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
-    created = 0o644 if mode is None else 0o600
+    created = create_mode if mode is None else 0o600
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, created)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -83,13 +84,16 @@ def atomic_write(
 def atomic_copy(
     src: Path, dst: Path, mode: int | None, uid: int | None = None, gid: int | None = None
 ) -> None:
-    """Copy src over dst atomically (/etc files that must be real files, boot files)."""
+    """Copy src over dst atomically (/etc files that must be real files, boot files).
+    mode=None: the copy is created with src's read/write bits (where the file system keeps
+    modes at all), so a private initrd stays private on /boot."""
+    own = stat.S_IMODE(os.stat(src).st_mode) & 0o666
 
     def fill(f: BinaryIO) -> None:
         with open(src, "rb") as fin:
             shutil.copyfileobj(fin, f, 1 << 20)
 
-    atomic_fill(dst, fill, mode, uid, gid)
+    atomic_fill(dst, fill, mode, uid, gid, create_mode=own | (0o200 if own else 0))
 
 
 def atomic_symlink(target: str, link: Path, durable: bool = True) -> None:
@@ -201,7 +205,9 @@ def private_dir(path: Path) -> bool:
     directory, not a link, owned by us and closed to everyone else. A cache read from a
     directory that fails this could have been planted by someone else."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+        for p in reversed(missing):  # the directories we make are ours alone
+            p.mkdir(mode=0o700, exist_ok=True)
         st = os.lstat(path)
     except OSError:
         return False

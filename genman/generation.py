@@ -184,7 +184,8 @@ def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
         store_name = batch.add_file(ef.source, name, ef.mode)
     else:
         assert ef.content is not None
-        store_name = batch.add_bytes(ef.content, name, ef.mode or 0o644)
+        # mode "0000" is a mode; without one, the template's own mode bounds the copy.
+        store_name = batch.add_bytes(ef.content, name, source_mode(ef))
     if ef.is_copy:
         mode = source_mode(ef)
         return EtcEntry(store_name, mode=mode, uid=ef.uid if ef.uid is not None else 0,
@@ -223,8 +224,9 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
     if profile.kernel is not None:
         k = profile.kernel
         progress(f"adding kernel {k.version}")
-        image = batch.add_file(k.image, f"vmlinuz-{k.version}", 0o644)
-        initrd = batch.add_file(k.initrd, f"initrd.img-{k.version}", 0o644) if k.initrd else None
+        # Kernel and initrd keep their own modes: an initrd holding LUKS keyfiles is 0600.
+        image = batch.add_file(k.image, f"vmlinuz-{k.version}")
+        initrd = batch.add_file(k.initrd, f"initrd.img-{k.version}") if k.initrd else None
         modules = None
         if k.modules is not None:
             progress(f"adding kernel modules {k.version}")

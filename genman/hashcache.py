@@ -16,6 +16,8 @@ import stat
 import time
 from pathlib import Path
 
+from genman import fsutil
+
 CHUNK = 1 << 20
 RACY_SECONDS = 2
 
@@ -32,6 +34,15 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def _trusted(path: Path) -> bool:
+    """Ours and private: a hash cache someone else could write could hide a change."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
+
+
 class HashCache:
     """A sqlite-backed cache; loaded whole on first use, written back in one transaction."""
 
@@ -46,7 +57,7 @@ class HashCache:
         if self._entries is not None:
             return self._entries
         self._entries = {}
-        if self.db_path is not None and self.db_path.exists():
+        if self.db_path is not None and _trusted(self.db_path):
             try:
                 con = sqlite3.connect(self.db_path)
                 try:
@@ -83,10 +94,13 @@ class HashCache:
     def save(self) -> None:
         if not self._dirty or self.db_path is None:
             return
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # Hashes of private files are private too: a 0700 directory, a 0600 database.
+        if not fsutil.private_dir(self.db_path.parent):
+            return
         try:
+            os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
             con = sqlite3.connect(self.db_path)
-        except sqlite3.Error:
+        except (OSError, sqlite3.Error):
             return
         try:
             with con:

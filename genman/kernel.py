@@ -43,24 +43,35 @@ def image_version(path: Path) -> str:
     return bzimage_version(path) or "unknown"
 
 
-def _installed(boot: Path) -> list[tuple[str, Path]]:
+def _installed(layout: Layout) -> list[tuple[str, Path]]:
+    """The target's /boot/vmlinuz-* as (version, host path), links followed inside the root."""
     try:
-        names = os.listdir(boot)
-    except FileNotFoundError:
+        names = os.listdir(layout.resolve("/boot"))
+    except OSError:
         return []
     found = []
     for n in names:
         m = _VMLINUZ.match(n)
-        if m and (boot / n).is_file():
-            found.append((m.group(1), boot / n))
+        path = layout.resolve(f"/boot/{n}")
+        if m and path.is_file():
+            found.append((m.group(1), path))
     return sorted(found, key=lambda vp: version_key(vp[0]))
+
+
+def target_initrd(layout: Layout, version: str) -> Path | None:
+    """The target's initrd for `version` in /boot, links followed inside the root."""
+    for name in (f"initrd.img-{version}", f"initramfs-{version}.img", f"initrd-{version}"):
+        candidate = layout.resolve(f"/boot/{name}")
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def resolve_image(layout: Layout, value: str, declared_in: Path) -> tuple[Path, str, bool]:
     """(host path of the image, kernel version, whether it was looked up on the target)."""
     boot = layout.host("/boot")
     if value == "latest":
-        installed = _installed(boot)
+        installed = _installed(layout)
         if not installed:
             raise GenmanError(
                 f"{declared_in}: [kernel] image: \"latest\" found no vmlinuz-* in {boot}",
@@ -70,7 +81,7 @@ def resolve_image(layout: Layout, value: str, declared_in: Path) -> tuple[Path, 
         return path, version, True
     if value == "current":
         release = platform.release()
-        path = boot / f"vmlinuz-{release}"
+        path = layout.resolve(f"/boot/vmlinuz-{release}")
         if not path.is_file():
             raise GenmanError(
                 f"{declared_in}: [kernel] image: \"current\" is {release}, but {path} is missing",

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from genman.errors import GenmanError
+
 STATE_DIR = PurePosixPath("/var/lib/genman")
 RUN_DIR = PurePosixPath("/run/genman")
 ETC = PurePosixPath("/etc")
@@ -56,6 +58,33 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
     return None
 
 
+def resolve_in_root(root: Path, rel: PurePosixPath) -> PurePosixPath:
+    """Resolve a target path as the target would, following links inside `root`."""
+    parts = list(rel.parts)
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "/", "."):
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root.joinpath(*resolved, part)
+        if candidate.is_symlink():
+            hops += 1
+            if hops > 40:
+                raise OSError("too many levels of symbolic links")
+            link = os.readlink(candidate)
+            if link.startswith("/"):
+                resolved = []
+            parts = list(PurePosixPath(link).parts) + parts
+            continue
+        resolved.append(part)
+    return PurePosixPath("/", *resolved)
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path
@@ -77,6 +106,30 @@ class Layout:
     def target(self, host_path: Path) -> PurePosixPath:
         """The target path of a host path under the root."""
         return PurePosixPath("/") / host_path.relative_to(self.root)
+
+    def resolve(self, target: PurePosixPath | str) -> Path:
+        """The host path of `target` with every link on the way followed as the target
+        would follow it: an absolute link names a path under the root, `..` stops at the
+        root. Never a path outside the root (a /boot/vmlinuz-* link to a file of the
+        building machine finds the target's file of that name, or nothing)."""
+        return self.host(resolve_in_root(self.root, PurePosixPath("/", str(target))))
+
+    def check_contained(self) -> None:
+        """Refuse a --root whose state, run, /etc or boot directories are links leaving it:
+        genman would write (and delete) outside the tree it was given."""
+        if self.is_live:
+            return
+        real_root = os.path.realpath(self.root)
+        for target in (self.state_dir, self.run_dir, self.etc, self.ledger.parent,
+                       PurePosixPath("/boot"), PurePosixPath("/boot/efi"), PurePosixPath("/efi"),
+                       self.lock_file, self.journal):
+            real = os.path.realpath(self.host(target))
+            if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
+                raise GenmanError(
+                    f"{self.host(target)} leads out of the root {self.root} (to {real})",
+                    hint="a link under --root points outside it; replace it with a directory "
+                    "inside the root",
+                )
 
     # --- state (target paths) ---
     state_dir = STATE_DIR

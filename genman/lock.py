@@ -7,7 +7,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 
-from genman.errors import LockHeld
+from genman.errors import GenmanError, LockHeld
 from genman.layout import Layout
 
 
@@ -22,9 +22,15 @@ def _holder(path: str) -> str:
 @contextlib.contextmanager
 def locked(layout: Layout) -> Iterator[None]:
     """Hold the genman lock. The file keeps the holder's pid so the message can name it."""
+    layout.check_contained()
     path = layout.host(layout.lock_file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:  # never through a link: its target would be truncated
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise GenmanError(f"cannot open the lock file {path}: {e.strerror}",
+                          hint=f"remove {path} if it is a link or a directory; genman makes "
+                          "a new one") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

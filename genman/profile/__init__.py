@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from genman import templating
-from genman.layout import Layout
+from genman.layout import Layout, resolve_in_root
 from genman.profile import etc as etc_section
 from genman.profile import kernel as kernel_section
 from genman.profile import packages as packages_section
@@ -33,8 +33,6 @@ from genman.profile.model import (
     Profile,
     ServiceSpec,
 )
-
-resolve_in_root = etc_section.resolve_in_root
 
 __all__ = [
     "SECTIONS", "EtcFile", "EtcKind", "KernelSpec", "OnChange", "PackageSpec", "Profile",
@@ -88,9 +86,13 @@ def load(path: Path, layout: Layout) -> Profile:
 
 
 def source_mode(ef: EtcFile) -> int:
-    """The permission bits an /etc file's content carries in the store."""
+    """The permission bits an /etc file's content carries: the profile's mode when it gives
+    one ("0000" included), else those of the file the content came from (a source or a
+    template), so a 0600 input never becomes world-readable; 0644 for inline text."""
     if ef.mode is not None:
         return ef.mode
     if ef.source is not None:
         return stat.S_IMODE(os.stat(ef.source).st_mode)
+    if ef.source_mode is not None:
+        return ef.source_mode
     return 0o644

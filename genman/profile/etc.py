@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from genman import templating
-from genman.layout import Layout, etc_path_problem
+from genman.layout import Layout, etc_path_problem, resolve_in_root
 from genman.profile.common import as_given, err, expect, q, resolve, show
 from genman.profile.merge import CONTENT_KEYS, Entries, Raw
 from genman.profile.model import EtcFile, EtcKind
@@ -109,7 +110,8 @@ def _produce(layout: Layout, e: _Entry, context: dict[str, Any],
             where=f"{show(e.file)}: {e.key} template", context=context,
             template_file=src.resolve(), cache=compiled,
         )
-        return [e.make(e.path, content=rendered.encode())]
+        mode = stat.S_IMODE(os.stat(src).st_mode) & 0o666
+        return [e.make(e.path, content=rendered.encode(), source_mode=mode)]
     if src.is_dir():
         produced = []
         for rel, p, regular in _walk_source_dir(src):
@@ -144,33 +146,6 @@ def _walk_source_dir(src: Path) -> list[tuple[str, Path, bool]]:
                 files.append((rel, Path(entry.path), entry.is_file()))
         stack.extend(reversed(subdirs))
     return sorted(files)
-
-
-def resolve_in_root(root: Path, rel: PurePosixPath) -> PurePosixPath:
-    """Resolve a target path as the target would, following links inside `root`."""
-    parts = list(rel.parts)
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part in ("", "/", "."):
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, part)
-        if candidate.is_symlink():
-            hops += 1
-            if hops > 40:
-                raise OSError("too many levels of symbolic links")
-            link = os.readlink(candidate)
-            if link.startswith("/"):
-                resolved = []
-            parts = list(PurePosixPath(link).parts) + parts
-            continue
-        resolved.append(part)
-    return PurePosixPath("/", *resolved)
 
 
 def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str,

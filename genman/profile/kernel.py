@@ -53,12 +53,14 @@ def parse(raw: Raw, layout: Layout) -> KernelSpec | None:
                 "not exist", "fix the path or leave initrd out to use the one matching the image",
             )
         initrd = given
+    elif target_side:
+        initrd = kernel_mod.target_initrd(layout, version)
     else:
         initrd = kernel_mod.matching_initrd(image, version)
     modules = None
     if keep_modules:
         rel = f"/lib/modules/{version}"
-        modules_dir = layout.host(rel) if target_side else Path(rel)
+        modules_dir = layout.resolve(rel) if target_side else Path(rel)
         modules = modules_dir if modules_dir.is_dir() else None
     return KernelSpec(image=image, initrd=initrd, version=version, params=params, modules=modules)
 
