@@ -181,3 +181,43 @@ def test_dry_run_json(live: Any) -> None:
     kinds = [a["kind"] for a in plan]
     assert kinds.index("service") < kinds.index("flip_static") < kinds.index("check_running")
     assert fake.commands() == [PROBE]  # planned, nothing run
+
+
+def test_stop_if_changed_false_restarts_in_place(live: Any) -> None:
+    extra = "stop_if_changed = false\n"
+    fake, r = live(TRIGGER.format("1", extra), TRIGGER.format("2", extra), {}, {"app.service"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl restart -- app", CHECK]
+
+
+MOUNT = "[Mount]\nWhat=/dev/vdb\nWhere=/srv/foo-bar\nOptions={}\n"
+MOUNT_PROFILE = '[services.data]\nunit = "srv-data.mount"\nunit_file = "{}.mount"\n'
+
+
+def test_mount_reloads_when_only_options_changed(live: Any) -> None:
+    fake, r = live(MOUNT_PROFILE.format("m1"), MOUNT_PROFILE.format("m2"),
+                   {"m1.mount": MOUNT.format("ro"), "m2.mount": MOUNT.format("rw")},
+                   {"srv-data.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl daemon-reload",
+                               "systemctl reload -- srv-data.mount"]
+
+
+ESCAPED = ('[etc."data.conf"]\ntext = "{}"\n[services.data]\n'
+           'unit = "srv-foo\\\\x2dbar.mount"\nrestart_triggers = ["data.conf"]\n')
+
+
+def test_escaped_unit_names_are_accepted_and_passed_after_dashes(live: Any) -> None:
+    fake, r = live(ESCAPED.format("1"), ESCAPED.format("2"), {}, {"srv-foo\\x2dbar.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [
+        PROBE, "systemctl restart -- srv-foo\\x2dbar.mount",
+        "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
+
+
+def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: Any) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text('[system]\nhostname = "h"\n[services.data]\nunit = "/srv/foo bar.mount"\n')
+    r = genman("build", p)
+    assert r.code == 1
+    assert 'unit = "srv-foo\\x20bar.mount"' in r.err
