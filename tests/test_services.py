@@ -191,6 +191,15 @@ def test_socket_restarts_and_stops_its_service() -> None:
                       C("web.service", Action.STOP, "activated by web.socket, which changed: "
                         "started again on demand")]
     assert after[1] == C("web", Action.START, reason, "web.socket")
+    # the same when the service itself is declared and unchanged
+    old = m({"systemd/system/web.socket": "s1"}, sock=svc("web.socket", triggers=()),
+            web=svc("web", triggers=()))
+    new = m({"systemd/system/web.socket": "s2"}, sock=svc("web.socket", triggers=()),
+            web=svc("web", triggers=()))
+    before, _ = plan(st({"web.socket": UP, "web.service": UP}, {"s1": sock, "s2": sock + "A=b\n"}),
+                     old, new)
+    assert [(c.unit, c.action) for c in before] == [("web.socket", Action.STOP),
+                                                    ("web.service", Action.STOP)]
 
 
 def test_refuse_manual_start_and_dependents() -> None:

@@ -233,8 +233,12 @@ class _Planner:
         self.stop_start(name, unit, n, reason)
         stem = full_name(unit).removesuffix(".socket")
         service = (d.last("Socket", "Service") if d else None) or f"{stem}.service"
-        if service not in self.decided and self.state.services.running(service):
+        had = self.decided.get(service)
+        idle = had is None or (not had.before and all(
+            c.action in (Action.UNCHANGED, Action.SKIP) for c in had.after))
+        if idle and self.state.services.running(service):
             why = f"activated by {full_name(unit)}, which changed: started again on demand"
+            self.decided.pop(service, None)  # after its socket: stopped once nothing can start it
             self.decided[service] = _Decision(before=(
                 ServiceChange(service, service, Action.STOP, why),))
 
