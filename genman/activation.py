@@ -32,6 +32,7 @@ from genman.plan import (
 )
 from genman.probe import probe
 from genman.services import InitSystem
+from genman.services.state import service_query
 from genman.session import session
 from genman.state import SystemState
 from genman.transaction import Journal, boot_plan, live_manifest, run
@@ -93,7 +94,7 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     activate = mode is not Mode.BOOT
     old = live_manifest(layout) if activate else None
     state = probe(layout, touched_paths(old, target.manifest), copy_sources(target.manifest),
-                  flags.init_system)
+                  flags.init_system, service_query(old, target.manifest) if activate else None)
     default: int | str | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,

@@ -208,7 +208,19 @@ INIT_SYSTEM = click.option("--init-system", type=click.Choice(["systemd", "sysvi
                                 "from PID 1; under --root, from the target tree).")
 
 
-def _activation_result(result: Any, verb: str, dry_run: bool) -> int:
+PLAN_JSON = click.option("--json", "as_json", is_flag=True,
+                         help="With --dry-run: print the plan as a JSON array, one object "
+                              "per action.")
+
+
+def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = False) -> int:
+    if as_json and not dry_run:
+        raise click.UsageError("--json needs --dry-run")
+    if as_json:
+        from genman.planjson import plan_json
+
+        echo_json(plan_json(result.plan))
+        return EXIT_OK
     if dry_run:
         click.echo(f"plan for generation {result.number}:")
         for line in result.plan.describe():
@@ -244,15 +256,18 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
     @DRY_RUN
     @BACKUP
     @INIT_SYSTEM
+    @PLAN_JSON
     @click.pass_context
     def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
-                init_system: str | None) -> int:
+                init_system: str | None, as_json: bool) -> int:
         from genman import activation
 
+        if as_json and not dry_run:
+            raise click.UsageError("--json needs --dry-run")
         opts = opts_of(ctx)
         result = activation.switch(opts, profile_path(opts, profile), progress,
                                    activation.Mode(name), _flags(backup, init_system), dry_run)
-        return _activation_result(result, verb, dry_run)
+        return _activation_result(result, verb, dry_run, as_json)
 
 
 _activation_command("switch", "switched to", """Build PROFILE, activate it now and make it

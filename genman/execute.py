@@ -24,6 +24,7 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.plan import (
     BootEntries,
+    CheckRunning,
     DaemonReload,
     FlipStatic,
     MakeDir,
@@ -39,7 +40,8 @@ from genman.plan import (
     WriteLedger,
     WritePathProfile,
 )
-from genman.services import RUNS, Backend, InitSystem, ServiceChange
+from genman.services import Backend, InitSystem, ServiceChange
+from genman.services import run as services_run
 from genman.services.backends import backend
 
 CRASH_ENV = "GENMAN_TEST_CRASH_AFTER"
@@ -129,24 +131,10 @@ def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
                     fsutil.remove_file(layout.host(link))
                 else:
                     fsutil.atomic_symlink(str(layout.generation(number)), layout.host(link))
-            case DaemonReload(live):
-                if live:
-                    r = svc().daemon_reload()
-                    if not r.ok:
-                        warn(f"daemon-reload failed: {(r.stderr or r.stdout).strip()}")
-                else:
-                    outcome.planned_only.append("daemon-reload")
-            case Service(change, live):
-                if change.action in RUNS:
-                    if not live:
-                        outcome.planned_only.append(f"{change.action.value} {change.unit}")
-                    else:
-                        b = svc()
-                        r = b.apply(change.action, change.unit)
-                        if not r.ok:
-                            outcome.failures.append(
-                                ServiceFailure(change, b.status_tail(change.unit)
-                                               or (r.stderr or r.stdout).strip()))
+            case DaemonReload() | Service() | CheckRunning():
+                r = services_run.step(action, svc, say, {f.change.unit for f in outcome.failures})
+                outcome.failures += [ServiceFailure(c, text) for c, text in r.failures]
+                outcome.planned_only += r.planned_only
             case BootEntries(boot_plan):
                 from genman import bootloader
 

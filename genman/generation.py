@@ -241,6 +241,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
             unit_file=unit_file,
             restart_triggers=svc.restart_triggers,
             on_change=svc.on_change.value,
+            stop_if_changed=svc.stop_if_changed,
             digest=_service_digest(unit_file, svc.restart_triggers, etc),
         )
     return Manifest(

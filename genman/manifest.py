@@ -81,20 +81,27 @@ class ServiceEntry:
     # Digest of everything whose change should (re)start the service: unit file and
     # the content, mode and owner of every trigger path.
     digest: str
+    # False: a changed service is restarted in place after /etc moved, instead of being
+    # stopped (with its old definition) before and started after.
+    stop_if_changed: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "unit": self.unit,
             "unit_file": self.unit_file,
             "restart_triggers": list(self.restart_triggers),
             "on_change": self.on_change,
             "digest": self.digest,
         }
+        if not self.stop_if_changed:  # written only when set: older manifests stay as they are
+            d["stop_if_changed"] = False
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ServiceEntry:
         return cls(d["unit"], d.get("unit_file"), tuple(d.get("restart_triggers", ())),
-                   d.get("on_change", "restart"), d["digest"])
+                   d.get("on_change", "restart"), d["digest"],
+                   bool(d.get("stop_if_changed", True)))
 
 
 @dataclass(frozen=True)

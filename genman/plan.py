@@ -27,8 +27,10 @@ from genman.layout import Layout
 from genman.ledger import Kind, Ledger
 from genman.ledger import make as make_ledger
 from genman.manifest import Manifest
-from genman.services import Action as SvcAction
-from genman.services import ServiceChange, plan_services, unit_files_changed
+from genman.services.decide import CheckRunning as CheckRunning
+from genman.services.decide import DaemonReload as DaemonReload
+from genman.services.decide import Service as Service
+from genman.services.decide import service_actions
 from genman.state import NodeKind, SystemState, ancestors
 
 
@@ -159,24 +161,6 @@ class SetStateLink:
 
 
 @dataclass(frozen=True)
-class DaemonReload:
-    live: bool
-
-    def describe(self) -> str:
-        return "services: daemon-reload (a unit file changed)" + _not_run(self.live)
-
-
-@dataclass(frozen=True)
-class Service:
-    change: ServiceChange
-    live: bool
-
-    def describe(self) -> str:
-        runs = self.change.action not in (SvcAction.SKIP, SvcAction.UNCHANGED)
-        return f"services: {self.change.describe()}" + (_not_run(self.live) if runs else "")
-
-
-@dataclass(frozen=True)
 class BootEntries:
     plan: BootPlan
 
@@ -189,13 +173,9 @@ class BootEntries:
         return self.plan.warnings
 
 
-def _not_run(live: bool) -> str:
-    return "" if live else " [planned only: not run under --root]"
-
-
 PlanAction = (WriteLedger | MakeDir | MoveAside | FlipStatic | PutLink | PutCopy | Remove
               | RemoveDir | WritePathProfile | SetStateLink | DaemonReload | Service
-              | BootEntries)
+              | CheckRunning | BootEntries)
 
 
 @dataclass(frozen=True)
@@ -369,15 +349,13 @@ def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> P
     target = request.target
     if request.activate:
         new = target.manifest if target else None
-        changes = plan_services(old, new)
-        actions += [Service(c, state.live) for c in changes if c.action is SvcAction.STOP]
+        before, after = service_actions(state, old, new)
+        actions += before
         actions += plan_etc(state, target, backup=request.backup, old_manifest=old)
         number = target.number if target else None
         if state.markers.active != number:
             actions.append(SetStateLink(StateLink.ACTIVE, number))
-        if unit_files_changed(old, new):
-            actions.append(DaemonReload(state.live))
-        actions += [Service(c, state.live) for c in changes if c.action is not SvcAction.STOP]
+        actions += after
     if request.boot is not None:
         actions.append(BootEntries(request.boot))
     if request.default != KEEP and state.markers.default != request.default:

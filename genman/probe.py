@@ -17,6 +17,8 @@ from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.ledger import Ledger
 from genman.services import InitSystem
+from genman.services.probe import probe_services
+from genman.services.state import ServiceQuery, ServiceState
 from genman.state import ABSENT, Node, NodeKind, SystemState, ancestors
 from genman.status import markers
 
@@ -97,6 +99,7 @@ def probe(
     paths: Iterable[str],
     copy_sources: Iterable[str] = (),
     init_system: InitSystem | None = None,
+    services: ServiceQuery | None = None,
 ) -> SystemState:
     """Read /etc at `paths` (relative to /etc, plus every ancestor and every ledger entry)."""
     ledger = read_ledger(layout)
@@ -129,9 +132,10 @@ def probe(
             raise GenmanError(f"cannot read the store path {src}: {e.strerror}",
                               hint="the store is damaged; rebuild the generation") from None
     static = node_at(str(layout.host(layout.etc_static)))
+    init = init_system or detect_init_system(layout)
     return SystemState(
         live=layout.is_live,
-        init_system=init_system or detect_init_system(layout),
+        init_system=init,
         can_chown=can_chown(),
         boot_id=boot_id(),
         now=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
@@ -142,4 +146,5 @@ def probe(
         nodes=nodes,
         children=children,
         store_digests=digests,
+        services=probe_services(layout, init, services) if services else ServiceState(),
     )

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from genman.ledger import Ledger
 from genman.services import InitSystem
+from genman.services.state import ServiceState
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class SystemState:
     nodes: Mapping[str, Node] = field(default_factory=dict)  # /etc-relative path -> node
     children: Mapping[str, frozenset[str]] = field(default_factory=dict)  # dir -> names
     store_digests: Mapping[str, str] = field(default_factory=dict)  # store name -> sha256
+    services: ServiceState = field(default_factory=ServiceState)  # running units, unit files
 
     def node(self, path: str) -> Node:
         return self.nodes.get(path, ABSENT)

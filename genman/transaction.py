@@ -31,6 +31,7 @@ from genman.manifest import Manifest
 from genman.plan import Plan, Request, Target, copy_sources, plan_switch, touched_paths
 from genman.probe import boot_id, probe, read_ledger
 from genman.services import InitSystem
+from genman.services.state import service_query
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,9 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
         # Services may already run the new generation's configuration.
         current = generation.read_manifest(layout, j.new_toplevel)
     paths = touched_paths(current, old_target.manifest if old_target else None)
-    state = probe(layout, paths, copy_sources(old_target.manifest if old_target else None),
-                  init_system)
+    back = old_target.manifest if old_target else None
+    state = probe(layout, paths, copy_sources(back), init_system,
+                  service_query(current, back) if j.activates and not rebooted else None)
     boot = None
     if j.old_default is not None:
         boot = boot_plan(opts, j.old_default)

@@ -166,11 +166,15 @@ def test_service_actions_are_ordered_around_etc() -> None:
               children=dict(S1.children))
     plan = plan_switch(s, old, Request(Target(2, "t2", new), activate=True, default=2))
     kinds = [type(a).__name__ for a in plan.actions]
-    assert kinds[0] == "Service" and plan.actions[0] == Service(
-        ServiceChange("gone", "gone", Action.STOP, "no longer in the profile"), False)
+    why = "unit file changed (content not built yet)"
+    assert plan.actions[:2] == (
+        Service(ServiceChange("gone", "gone", Action.STOP, "no longer in the profile", True),
+                False),
+        Service(ServiceChange("app", "app", Action.STOP,
+                              f"{why}: stopped with its old definition"), False))
     assert kinds.index("DaemonReload") > kinds.index("SetStateLink")
     assert plan.actions[kinds.index("DaemonReload") + 1] == Service(
-        ServiceChange("app", "app", Action.RESTART, "unit file changed"), False)
+        ServiceChange("app", "app", Action.START, why), False)
     assert DaemonReload(False) in plan.actions
     assert PutLink("systemd/system/app.service", f"{STORE}/u2-app.service", True) \
         not in plan.actions  # the unit link was not in the old ledger: it is new

@@ -1,128 +1,307 @@
-"""Service plans as pure data; each backend's exact commands through the one subprocess
-seam; the failure path (exit 4, naming the service)."""
+"""Service decisions as pure data (hand-built states and manifests); each backend's exact
+commands through the one subprocess seam."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-from unittest.mock import PropertyMock, call
+from unittest.mock import call
 
 import pytest
 from pytest_mock import MockerFixture
 
-from genman.layout import Layout
-from genman.manifest import Manifest, ServiceEntry
+from genman.manifest import EtcEntry, Manifest, ServiceEntry
 from genman.process import Result
-from genman.services import (
-    Action,
-    InitSystem,
-    ServiceChange,
-    plan_services,
-    unit_files_changed,
-)
+from genman.services import Action, InitSystem, ServiceChange, UnitStatus
 from genman.services.backends import backend
+from genman.services.decide import CheckRunning, DaemonReload, Service, service_actions
+from genman.services.state import ServiceState
+from genman.state import Markers, SystemState
+
+UP = UnitStatus("active", "running")
+DOWN = UnitStatus("inactive", "dead")
+SVC = ("[Unit]\nDescription=app\n[Service]\nExecStart=/bin/app\n[Install]\n"
+       "WantedBy=multi-user.target\n")
 
 
-def svc(unit: str = "app", digest: str = "d1", on_change: str = "restart",
-        unit_file: str | None = None) -> ServiceEntry:
-    return ServiceEntry(unit, unit_file, ("app.conf",), on_change, digest)
+def st(units: dict[str, UnitStatus] | None = None, texts: dict[str, str] | None = None,
+       init: InitSystem = InitSystem.SYSTEMD, probed: bool = True) -> SystemState:
+    return SystemState(
+        live=True, init_system=init, can_chown=True, boot_id="b", now="T",
+        markers=Markers(None, None, None, frozenset()), ledger=None, static_target=None,
+        path_profile=None, services=ServiceState(probed, units or {}, texts or {}, 0.5))
 
 
-def manifest(**services: ServiceEntry) -> Manifest:
-    return Manifest("h", "", None, None, services=dict(services))
+def svc(unit: str = "app", on_change: str = "restart", unit_file: str | None = None,
+        triggers: tuple[str, ...] = ("app.conf",), stop: bool = True) -> ServiceEntry:
+    return ServiceEntry(unit, unit_file, triggers, on_change, "d", stop)
 
 
-CASES = [
-    pytest.param(manifest(), manifest(app=svc()),
-                 [ServiceChange("app", "app", Action.START, "new in the profile")], id="added"),
-    pytest.param(manifest(app=svc()), manifest(),
-                 [ServiceChange("app", "app", Action.STOP, "no longer in the profile")],
-                 id="removed"),
-    pytest.param(manifest(app=svc(unit_file="aaa-app.service", digest="1")),
-                 manifest(app=svc(unit_file="bbb-app.service", digest="2", on_change="reload")),
-                 [ServiceChange("app", "app", Action.RESTART, "unit file changed")],
-                 id="unit-file-changed-restarts-even-with-reload"),
-    pytest.param(manifest(app=svc(digest="1")), manifest(app=svc(digest="2")),
-                 [ServiceChange("app", "app", Action.RESTART, "changed: app.conf")],
-                 id="trigger-changed"),
-    pytest.param(manifest(app=svc(digest="1")), manifest(app=svc(digest="2", on_change="reload")),
-                 [ServiceChange("app", "app", Action.RELOAD, "changed: app.conf")],
-                 id="reload-policy"),
-    pytest.param(manifest(app=svc(digest="1")), manifest(app=svc(digest="2", on_change="none")),
-                 [ServiceChange("app", "app", Action.SKIP,
-                                "changed: app.conf (on_change = none)")], id="none-policy"),
-    pytest.param(manifest(app=svc()), manifest(app=svc()),
-                 [ServiceChange("app", "app", Action.UNCHANGED, "nothing it uses changed")],
-                 id="unchanged"),
-    pytest.param(None, manifest(app=svc()),
-                 [ServiceChange("app", "app", Action.START, "new in the profile")],
-                 id="first-activation"),
-    pytest.param(manifest(app=svc(unit="old")), manifest(app=svc(unit="new")),
-                 [ServiceChange("app", "old", Action.STOP, "replaced by new"),
-                  ServiceChange("app", "new", Action.START, "replaces old")], id="unit-renamed"),
-]
+def m(etc: dict[str, str] | None = None, **services: ServiceEntry) -> Manifest:
+    return Manifest("h", "", None, None, etc={p: EtcEntry(s) for p, s in (etc or {}).items()},
+                    services=dict(services))
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), CASES)
-def test_plan_services(old: Manifest | None, new: Manifest, expected: list[ServiceChange]) -> None:
-    assert list(plan_services(old, new)) == expected
+def C(name: str, action: Action, reason: str, unit: str | None = None,
+      at_boot: bool = False) -> ServiceChange:
+    return ServiceChange(name, unit or name, action, reason, at_boot)
 
 
-def test_skip_is_shown_as_not_restarted() -> None:
-    change = ServiceChange("app", "app", Action.SKIP, "changed: x (on_change = none)")
-    assert change.describe() == "app (app): not restarted: changed: x (on_change = none)"
+def plan(state: SystemState, old: Manifest | None, new: Manifest | None
+         ) -> tuple[list[Any], list[Any]]:
+    before, after = service_actions(state, old, new)
+    return ([a.change if isinstance(a, Service) else a for a in before],
+            [a.change if isinstance(a, Service) else a for a in after])
 
 
-def test_daemon_reload_only_when_unit_files_change() -> None:
-    a = manifest(app=svc(unit_file="aaa-app.service"))
-    b = manifest(app=svc(unit_file="bbb-app.service"))
-    assert unit_files_changed(a, b)
-    assert unit_files_changed(None, a)
-    assert unit_files_changed(a, manifest())
-    assert not unit_files_changed(a, a)
-    assert not unit_files_changed(manifest(app=svc(digest="1")), manifest(app=svc(digest="2")))
+def check(*changes: ServiceChange) -> CheckRunning:
+    return CheckRunning(tuple(changes), 0.5, True)
 
+
+def test_new_and_removed_services_are_enabled_and_disabled() -> None:
+    start = C("app", Action.START, "new in the profile", at_boot=True)
+    assert plan(st(), m(), m(app=svc())) == ([], [start, check(start)])
+    assert plan(st({"app.service": UP}), m(app=svc()), m()) == (
+        [C("app", Action.STOP, "no longer in the profile", at_boot=True)], [])
+
+
+def test_changed_trigger_stops_before_and_starts_after() -> None:
+    old, new = m({"app.conf": "c1"}, app=svc()), m({"app.conf": "c2"}, app=svc())
+    start = C("app", Action.START, "changed: app.conf")
+    assert plan(st({"app.service": UP}), old, new) == (
+        [C("app", Action.STOP, "changed: app.conf: stopped with its old definition")],
+        [start, check(start)])
+
+
+def test_stop_if_changed_false_restarts_in_place() -> None:
+    old = m({"app.conf": "c1"}, app=svc(stop=False))
+    new = m({"app.conf": "c2"}, app=svc(stop=False))
+    restart = C("app", Action.RESTART, "changed: app.conf (stop_if_changed = false)")
+    assert plan(st({"app.service": UP}), old, new) == ([], [restart, check(restart)])
+
+
+@pytest.mark.parametrize("init", list(InitSystem))
+def test_a_stopped_service_stays_stopped(init: InitSystem) -> None:
+    old, new = m({"app.conf": "c1"}, app=svc()), m({"app.conf": "c2"}, app=svc())
+    for status in ({}, {"app.service": DOWN}, {"app.service": UnitStatus("failed", "failed")}):
+        shown = status["app.service"].describe() if status else "inactive (not loaded)"
+        if init is not InitSystem.SYSTEMD and status:
+            status = {"app.service": UnitStatus(status["app.service"].active)}
+            shown = status["app.service"].active
+        assert plan(st(status, init=init), old, new) == ([], [C(
+            "app", Action.SKIP, f"changed: app.conf; not running ({shown}): stays stopped")])
+    # with on_change = reload too: no reload of a stopped service (it would fail)
+    new = m({"app.conf": "c2"}, app=svc(on_change="reload"))
+    assert plan(st({}, init=init), old, new)[1][0].action is Action.SKIP
+
+
+@pytest.mark.parametrize("init", list(InitSystem))
+def test_reload_where_asked(init: InitSystem) -> None:
+    old = m({"app.conf": "c1"}, app=svc(on_change="reload"))
+    new = m({"app.conf": "c2"}, app=svc(on_change="reload"))
+    assert plan(st({"app.service": UnitStatus("active")}, init=init), old, new) == (
+        [], [C("app", Action.RELOAD, "changed: app.conf")])
+
+
+def test_unknown_activity_under_root_counts_as_running() -> None:
+    old, new = m({"app.conf": "c1"}, app=svc()), m({"app.conf": "c2"}, app=svc())
+    assert plan(st(probed=False), old, new)[0] == [
+        C("app", Action.STOP, "changed: app.conf: stopped with its old definition")]
+
+
+# ---------------------------------------------------------------- unit file comparison
+
+UNIT = "systemd/system/app.service"
+
+
+def unit_case(old_text: str, new_text: str, on_change: str = "restart",
+              units: dict[str, UnitStatus] | None = None, unit: str = "app.service",
+              name: str = "app") -> tuple[list[Any], list[Any]]:
+    path = f"systemd/system/{unit}"
+    old = m({path: "u1"}, **{name: svc(unit, on_change, triggers=())})
+    new = m({path: "u2"}, **{name: svc(unit, on_change, triggers=())})
+    return plan(st(units if units is not None else {unit: UP}, {"u1": old_text, "u2": new_text}),
+                old, new)
+
+
+def test_description_install_and_comments_need_no_restart() -> None:
+    new = SVC.replace("Description=app", "Description=the app\n# a comment\nDocumentation=man:x")
+    new = new.replace("WantedBy=multi-user.target", "WantedBy=graphical.target")
+    assert unit_case(SVC, new) == ([], [DaemonReload(True), C(
+        "app", Action.UNCHANGED, "only [Install] WantedBy=, [Unit] Description=, [Unit] "
+        "Documentation= changed, which the running unit does not use", "app.service")])
+
+
+def test_exec_start_change_stops_then_starts_after_daemon_reload() -> None:
+    new = SVC.replace("/bin/app", "/bin/app --new")
+    start = C("app", Action.START, "unit changed: [Service] ExecStart=", "app.service")
+    assert unit_case(SVC, new) == (
+        [C("app", Action.STOP, "unit changed: [Service] ExecStart=: stopped with its old "
+           "definition", "app.service")], [DaemonReload(True), start, check(start)])
+
+
+def test_reload_triggers_reload_and_unit_change_beats_on_change_reload() -> None:
+    base = SVC.replace("[Unit]\n", "[Unit]\nX-Reload-Triggers=a\n")
+    assert unit_case(base, base.replace("=a", "=b")) == (
+        [], [DaemonReload(True), C("app", Action.RELOAD,
+                                 "unit changed: [Unit] X-Reload-Triggers=", "app.service")])
+    before, _ = unit_case(SVC, SVC.replace("/bin/app", "/bin/b"), on_change="reload")
+    assert [c.action for c in before] == [Action.STOP]
+
+
+def test_drop_ins_and_templates_are_part_of_the_unit() -> None:
+    old = m({"systemd/system/getty@.service": "t", "systemd/system/getty@.service.d/a.conf": "a1"})
+    new = m({"systemd/system/getty@.service": "t", "systemd/system/getty@.service.d/a.conf": "a2"})
+    texts = {"t": SVC, "a1": "[Service]\nNice=1\n", "a2": "[Service]\nNice=2\n"}
+    units = {"getty@tty1.service": UP, "getty@tty2.service": DOWN}
+    before, after = plan(st(units, texts), old, new)
+    reason = "unit changed: [Service] Nice="
+    assert before == [C("getty@tty1.service", Action.STOP,
+                        f"{reason}: stopped with its old definition")]
+    assert after == [DaemonReload(True), C("getty@tty1.service", Action.START, reason),
+                     C("getty@tty2.service", Action.SKIP,
+                       f"{reason}; not running (inactive (dead)): stays stopped"),
+                     check(C("getty@tty1.service", Action.START, reason))]
+
+
+def test_unit_types() -> None:
+    tgt = "[Unit]\nDescription=t\nWants=a.service\n"
+    assert unit_case(tgt, tgt.replace("a.service", "b.service"), unit="x.target",
+                     name="x")[1][1:] == [C("x", Action.SKIP, "unit changed: [Unit] Wants=; a "
+                                            "target is not restarted", "x.target")]
+    mnt = "[Mount]\nWhat=/dev/vdb\nWhere=/srv/foo-bar\nOptions=ro\n"
+    assert unit_case(mnt, mnt.replace("=ro", "=rw"), unit="srv-foo\\x2dbar.mount",
+                     name="data")[1][1:] == [C("data", Action.RELOAD, "unit changed: [Mount] "
+                                               "Options=", "srv-foo\\x2dbar.mount")]
+    before, after = unit_case(mnt, mnt.replace("vdb", "vdc"), unit="srv-foo\\x2dbar.mount",
+                              name="data")
+    assert before == [] and after[1] == C("data", Action.RESTART, "unit changed: [Mount] What=",
+                                          "srv-foo\\x2dbar.mount")
+    tmr = "[Timer]\nOnCalendar=daily\n"
+    assert unit_case(tmr, tmr.replace("daily", "weekly"), unit="x.timer", name="x")[1][1] == C(
+        "x", Action.RESTART, "unit changed: [Timer] OnCalendar=", "x.timer")
+
+
+def test_socket_restarts_and_stops_its_service() -> None:
+    sock = "[Socket]\nListenStream=80\n"
+    before, after = unit_case(sock, sock.replace("80", "81"), unit="web.socket", name="web",
+                              units={"web.socket": UP, "web.service": UP})
+    reason = "unit changed: [Socket] ListenStream="
+    assert before == [C("web", Action.STOP, f"{reason}: stopped with its old definition",
+                        "web.socket"),
+                      C("web.service", Action.STOP, "activated by web.socket, which changed: "
+                        "started again on demand")]
+    assert after[1] == C("web", Action.START, reason, "web.socket")
+    # the same when the service itself is declared and unchanged
+    old = m({"systemd/system/web.socket": "s1"}, sock=svc("web.socket", triggers=()),
+            web=svc("web", triggers=()))
+    new = m({"systemd/system/web.socket": "s2"}, sock=svc("web.socket", triggers=()),
+            web=svc("web", triggers=()))
+    before, _ = plan(st({"web.socket": UP, "web.service": UP}, {"s1": sock, "s2": sock + "A=b\n"}),
+                     old, new)
+    assert [(c.unit, c.action) for c in before] == [("web.socket", Action.STOP),
+                                                    ("web.service", Action.STOP)]
+
+
+def test_refuse_manual_start_and_dependents() -> None:
+    refuse = "[Unit]\nRefuseManualStart=yes\n[Service]\nExecStart=/a\n"
+    after = unit_case(refuse, refuse.replace("/a", "/b"))[1]
+    assert after[1].action is Action.SKIP and "RefuseManualStart" in after[1].reason
+    old = m({UNIT: "u1", "systemd/system/side.service": "s"}, app=svc(triggers=()))
+    new = m({UNIT: "u2", "systemd/system/side.service": "s"}, app=svc(triggers=()))
+    texts = {"u1": SVC, "u2": SVC.replace("/bin/app", "/bin/b"),
+             "s": "[Unit]\nPartOf=app.service\n[Service]\nExecStart=/bin/side\n"}
+    _, after = plan(st({"app.service": UP, "side.service": UP}, texts), old, new)
+    assert C("side.service", Action.START, "it needs app.service, which is stopped and "
+             "started again") in after
+
+
+def test_etc_only_unit_files() -> None:
+    texts = {"u1": SVC, "u2": SVC.replace("/bin/app", "/bin/b")}
+    old, new = m({UNIT: "u1"}), m({UNIT: "u2"})
+    assert plan(st({"app.service": UP}, texts), old, new)[0][0] == C(
+        "app.service", Action.STOP, "unit changed: [Service] ExecStart=: stopped with its "
+        "old definition")
+    assert plan(st({}, texts), m(), new) == ([], [DaemonReload(True), C(
+        "app.service", Action.SKIP, "new unit file, not under [services]: not started")])
+    assert plan(st({"app.service": UP}, texts), old, m()) == (
+        [C("app.service", Action.STOP, "its unit file left the profile")], [DaemonReload(True)])
+
+
+def test_on_change_none_skips() -> None:
+    old = m({"app.conf": "c1"}, app=svc(on_change="none"))
+    new = m({"app.conf": "c2"}, app=svc(on_change="none"))
+    assert plan(st({"app.service": UP}), old, new) == (
+        [], [C("app", Action.SKIP, "changed: app.conf (on_change = none)")])
+
+
+# ---------------------------------------------------------------- backends
 
 OK = Result(("x",), 0, "", "")
 
-
-# Per backend: the commands for start, stop, restart and reload. A started (new) service is
-# also enabled at boot, a stopped (removed) one disabled.
 BACKEND_COMMANDS = [
     (InitSystem.SYSTEMD, "systemd", {
-        Action.START: [["systemctl", "enable", "--now", "nginx"]],
-        Action.STOP: [["systemctl", "disable", "--now", "nginx"]],
-        Action.RESTART: [["systemctl", "restart", "nginx"]],
-        Action.RELOAD: [["systemctl", "reload", "nginx"]],
+        (Action.START, True): [["systemctl", "enable", "--now", "--", "nginx"]],
+        (Action.STOP, True): [["systemctl", "disable", "--now", "--", "nginx"]],
+        (Action.START, False): [["systemctl", "start", "--", "nginx"]],
+        (Action.STOP, False): [["systemctl", "stop", "--", "nginx"]],
+        (Action.RESTART, False): [["systemctl", "restart", "--", "nginx"]],
+        (Action.RELOAD, False): [["systemctl", "reload", "--", "nginx"]],
     }, ["systemctl", "daemon-reload"]),
     (InitSystem.SYSVINIT, "sysvinit", {
-        Action.START: [["update-rc.d", "nginx", "defaults"], ["service", "nginx", "start"]],
-        Action.STOP: [["service", "nginx", "stop"], ["update-rc.d", "nginx", "disable"]],
-        Action.RESTART: [["service", "nginx", "restart"]],
-        Action.RELOAD: [["service", "nginx", "reload"]],
+        (Action.START, True): [["update-rc.d", "nginx", "defaults"],
+                               ["service", "nginx", "start"]],
+        (Action.STOP, True): [["service", "nginx", "stop"], ["update-rc.d", "nginx", "disable"]],
+        (Action.START, False): [["service", "nginx", "start"]],
+        (Action.STOP, False): [["service", "nginx", "stop"]],
+        (Action.RESTART, False): [["service", "nginx", "restart"]],
+        (Action.RELOAD, False): [["service", "nginx", "reload"]],
     }, None),
     (InitSystem.OPENRC, "openrc", {
-        Action.START: [["rc-update", "add", "nginx", "default"], ["rc-service", "nginx", "start"]],
-        Action.STOP: [["rc-service", "nginx", "stop"], ["rc-update", "del", "nginx", "default"]],
-        Action.RESTART: [["rc-service", "nginx", "restart"]],
-        Action.RELOAD: [["rc-service", "nginx", "reload"]],
+        (Action.START, True): [["rc-update", "--", "add", "nginx", "default"],
+                               ["rc-service", "--", "nginx", "start"]],
+        (Action.STOP, True): [["rc-service", "--", "nginx", "stop"],
+                              ["rc-update", "--", "del", "nginx", "default"]],
+        (Action.START, False): [["rc-service", "--", "nginx", "start"]],
+        (Action.STOP, False): [["rc-service", "--", "nginx", "stop"]],
+        (Action.RESTART, False): [["rc-service", "--", "nginx", "restart"]],
+        (Action.RELOAD, False): [["rc-service", "--", "nginx", "reload"]],
     }, None),
 ]
 
 
 @pytest.mark.parametrize(("init", "module", "commands", "reload_argv"), BACKEND_COMMANDS)
 def test_backend_commands(mocker: MockerFixture, init: InitSystem, module: str,
-                          commands: dict[Action, list[list[str]]],
+                          commands: dict[tuple[Action, bool], list[list[str]]],
                           reload_argv: list[str] | None) -> None:
     run = mocker.patch(f"genman.services.{module}.run", autospec=True, return_value=OK)
     b = backend(init)
-    for action, want in commands.items():
+    for (action, at_boot), want in commands.items():
         run.reset_mock()
-        assert b.apply(action, "nginx").ok
+        assert b.apply(action, "nginx", at_boot).ok
         assert run.call_args_list == [call(argv, check=False) for argv in want]
     run.reset_mock()
     assert b.daemon_reload().ok
     assert run.call_args_list == ([call(reload_argv, check=False)] if reload_argv else [])
+
+
+def test_systemd_probe_and_check_parse_one_call(mocker: MockerFixture) -> None:
+    listing = ("app.service loaded active running The app\n"
+               "● bad.service loaded failed failed Bad\n"
+               "srv-foo\\x2dbar.mount loaded active mounted /srv/foo-bar\n")
+    run = mocker.patch("genman.services.systemd.run", autospec=True,
+                       return_value=Result(("x",), 0, listing, ""))
+    b = backend(InitSystem.SYSTEMD)
+    assert b.probe(["app.service"]) == {"app.service": UP,
+                                        "bad.service": UnitStatus("failed", "failed"),
+                                        "srv-foo\\x2dbar.mount": UnitStatus("active", "mounted")}
+    assert run.call_args_list == [call(["systemctl", "list-units", "--all", "--full", "--plain",
+                                        "--no-legend", "--no-pager"], check=True)]
+    run.return_value = Result(("x",), 0, "ActiveState=active\nSubState=running\n\n"
+                              "ActiveState=activating\nSubState=auto-restart\n", "")
+    got = b.check(["app", "-.mount"])
+    assert run.call_args_list[-1] == call(["systemctl", "show", "--property=ActiveState,SubState",
+                                           "--", "app.service", "-.mount"], check=False)
+    assert got["app"].running and not got["-.mount"].running
 
 
 def test_systemd_status_tail(mocker: MockerFixture) -> None:
@@ -131,59 +310,15 @@ def test_systemd_status_tail(mocker: MockerFixture) -> None:
                        return_value=Result(("x",), 3, out, ""))
     text = backend(InitSystem.SYSTEMD).status_tail("nginx", lines=5)
     assert run.call_args_list == [
-        call(["systemctl", "status", "--no-pager", "--lines=5", "nginx"], check=False)]
+        call(["systemctl", "status", "--no-pager", "--lines=5", "--", "nginx"], check=False)]
     assert text.splitlines() == [f"line {i}" for i in range(25, 30)]
 
 
-def test_sysvinit_accepts_init_d_paths(mocker: MockerFixture) -> None:
+def test_sysvinit_accepts_init_d_paths_and_refuses_option_names(mocker: MockerFixture) -> None:
     run = mocker.patch("genman.services.sysvinit.run", autospec=True, return_value=OK)
-    backend(InitSystem.SYSVINIT).apply(Action.RESTART, "/etc/init.d/bird")
+    b = backend(InitSystem.SYSVINIT)
+    b.apply(Action.RESTART, "/etc/init.d/bird")
     assert run.call_args_list == [call(["service", "bird", "restart"], check=False)]
-
-
-@pytest.fixture
-def live_sandbox(tmp_path: Path, mocker: MockerFixture) -> Path:
-    """A sandbox genman treats as the running system, so services really run (mocked)."""
-    from tests.helpers import make_root
-
-    mocker.patch.object(Layout, "is_live", new_callable=PropertyMock, return_value=True)
-    return make_root(tmp_path)
-
-
-def test_failing_service_does_not_stop_the_rest_and_exits_4(
-    live_sandbox: Path, tmp_path: Path, genman: Any, mocker: MockerFixture
-) -> None:
-    from tests.helpers import write_profiles
-
-    profiles = write_profiles(tmp_path)
-
-    def fake_run(argv: list[str], *, check: bool, **_: object) -> Result:
-        if argv[:3] == ["systemctl", "enable", "--now"] and argv[3] == "app":
-            return Result(tuple(argv), 1, "", "Job for app.service failed.")
-        if argv[:2] == ["systemctl", "status"]:
-            return Result(tuple(argv), 3, "● app.service\n   Active: failed\nboom: bad config", "")
-        return Result(tuple(argv), 0, "", "")
-
-    run = mocker.patch("genman.services.systemd.run", autospec=True, side_effect=fake_run)
-    r = genman("--root", live_sandbox, "switch", "--init-system", "systemd", profiles[1])
-    assert r.code == 4, r.err
-    assert "service app (app) failed to start" in r.err
-    assert "boom: bad config" in r.err
-    assert "these services failed: app" in r.err
-    started = [c.args[0] for c in run.call_args_list if c.args[0][1] == "enable"]
-    assert started == [["systemctl", "enable", "--now", "app"],
-                       ["systemctl", "enable", "--now", "web"]]
-    # switched all the same: /etc is live and the default flipped
-    assert (live_sandbox / "var/lib/genman/default").is_symlink()
-
     run.reset_mock()
-    run.side_effect = None
-    run.return_value = OK
-    r = genman("--root", live_sandbox, "switch", "--init-system", "systemd", profiles[3])
-    assert r.code == 0, r.err
-    assert [c.args[0] for c in run.call_args_list] == [
-        ["systemctl", "disable", "--now", "app"],
-        ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", "--now", "api.service"],
-        ["systemctl", "reload", "web"],  # web.conf changed since generation 1
-    ]
+    assert not b.apply(Action.RESTART, "--help").ok
+    assert run.call_args_list == []

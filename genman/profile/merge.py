@@ -54,7 +54,8 @@ SECTIONS: dict[str, Section] = {
         'a table such as { source = "files/x" }', exclusive=CONTENT_KEYS,
     ),
     "services": Section(
-        Shape.TABLES, frozenset({"unit", "unit_file", "restart_triggers", "on_change"}),
+        Shape.TABLES, frozenset({"unit", "unit_file", "restart_triggers", "on_change",
+                                    "stop_if_changed"}),
         'a table such as { unit = "nginx" }',
     ),
 }

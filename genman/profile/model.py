@@ -69,6 +69,7 @@ class ServiceSpec:
     unit_file: Path | None
     restart_triggers: tuple[str, ...]
     on_change: OnChange
+    stop_if_changed: bool = True  # False: restart in place instead of stop, switch, start
 
 
 @dataclass(frozen=True)

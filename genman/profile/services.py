@@ -8,6 +8,7 @@ from pathlib import Path
 from genman.profile.common import NAME, as_given, err, expect, expect_str_list, q, resolve
 from genman.profile.merge import Entries, Raw
 from genman.profile.model import EtcFile, OnChange, ServiceSpec
+from genman.services import names
 
 
 def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
@@ -37,7 +38,12 @@ def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
                     file, f"{key} unit_file", f"/etc/systemd/system/{installed} is also an "
                     "[etc] path of this profile", "declare the unit in one place only",
                 )
-        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change))
+        stop = True
+        if "stop_if_changed" in entry:
+            v, f = entry["stop_if_changed"]
+            expect(f, f"{key} stop_if_changed", v, bool, "true or false")
+            stop = bool(v)
+        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change, stop))
     return tuple(out)
 
 
@@ -61,9 +67,14 @@ def _unit(entry: Entries, key: str, name: str, unit_file: Path | None) -> str:
         return unit_file.name if unit_file is not None else name
     v, f = entry["unit"]
     expect(f, f"{key} unit", v, str, "a string")
-    # NAME starts with a letter, digit or '_': a unit never reads as an option.
-    if not v or not NAME.match(v.rsplit("/", 1)[-1]) or v.startswith("-"):
-        raise err(f, f"{key} unit", f"bad unit name {v!r}", 'e.g. unit = "nginx"')
+    # A unit never begins with '-' (it would read as an option); systemd escapes
+    # (`srv-foo\x2dbar.mount`) are accepted.
+    base = v.rsplit("/", 1)[-1]
+    if not v or v.startswith("-") or not (NAME.match(base) or names.is_valid(base)):
+        given = v if v.startswith("/") and v.endswith(".mount") else base
+        hint = f'e.g. unit = "{names.suggest(given)}" (systemd-escape rules)' if base else \
+            'e.g. unit = "nginx"'
+        raise err(f, f"{key} unit", f"bad unit name {v!r}", hint)
     return str(v)
 
 

@@ -1,12 +1,15 @@
-"""OpenRC: rc-service."""
+"""OpenRC: rc-service and rc-update, service names after `--`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from genman.process import Result, run
-from genman.services import Action, InitSystem, tail
+from genman.services import Action, InitSystem, UnitStatus, tail
+from genman.services.names import full_name
 
 
-def _service(unit: str) -> str:
+def service(unit: str) -> str:
     return unit.rsplit("/", 1)[-1].removesuffix(".service")
 
 
@@ -16,17 +19,28 @@ class OpenRC:
     def daemon_reload(self) -> Result:
         return Result(("true",), 0, "", "")  # OpenRC reads its scripts on each call
 
-    def apply(self, action: Action, unit: str) -> Result:
+    def apply(self, action: Action, unit: str, at_boot: bool = False) -> Result:
         assert action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
-        name = _service(unit)
+        name = service(unit)
         # A service the profile adds must also come up at boot; one it drops must not.
-        if action is Action.START:
-            enabled = run(["rc-update", "add", name, "default"], check=False)
-            return run(["rc-service", name, "start"], check=False) if enabled.ok else enabled
-        result = run(["rc-service", name, action.value], check=False)
-        if action is Action.STOP and result.ok:
-            return run(["rc-update", "del", name, "default"], check=False)
+        if at_boot and action is Action.START:
+            enabled = run(["rc-update", "--", "add", name, "default"], check=False)
+            if not enabled.ok:
+                return enabled
+            return run(["rc-service", "--", name, "start"], check=False)
+        result = run(["rc-service", "--", name, action.value], check=False)
+        if at_boot and action is Action.STOP and result.ok:
+            return run(["rc-update", "--", "del", name, "default"], check=False)
         return result
 
+    def probe(self, units: Sequence[str]) -> dict[str, UnitStatus]:
+        return {full_name(u): s for u, s in self.check(units).items()}
+
+    def check(self, units: Sequence[str]) -> dict[str, UnitStatus]:
+        # rc-service NAME status exits 0 only for a started service.
+        return {u: UnitStatus("active" if run(["rc-service", "--", service(u), "status"],
+                                               check=False).ok else "inactive")
+                for u in units}
+
     def status_tail(self, unit: str, lines: int = 10) -> str:
-        return tail(run(["rc-service", _service(unit), "status"], check=False), lines)
+        return tail(run(["rc-service", "--", service(unit), "status"], check=False), lines)

@@ -1,0 +1,223 @@
+"""Service decisions end to end: a pair of old/new profiles in a sandbox root that genman
+treats as the running system, the init system's tools replaced by a recording fake at the
+one subprocess seam, and the exact commands a switch runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest.mock import PropertyMock
+
+import pytest
+from pytest_mock import MockerFixture
+
+from genman.layout import Layout
+from genman.process import Result
+
+APP = ("[Unit]\nDescription=app\n[Service]\nExecStart=/usr/bin/app\n[Install]\n"
+       "WantedBy=multi-user.target\n")
+INIT_D = "#!/bin/sh\necho app\n"
+
+
+@dataclass
+class FakeInit:
+    """Answers systemctl / service / rc-service like an init with `running` units; records
+    every call with the /etc/static it saw."""
+
+    root: Path
+    running: set[str] = field(default_factory=set)
+    dies: set[str] = field(default_factory=set)  # start returns 0, then the unit is dead
+    calls: list[tuple[list[str], str | None]] = field(default_factory=list)
+
+    def static(self) -> str | None:
+        p = self.root / "etc/static"
+        return os.readlink(p) if p.is_symlink() else None
+
+    def __call__(self, argv: list[str], *, check: bool, **_: object) -> Result:
+        self.calls.append((list(argv), self.static()))
+        args = [a for a in argv if a != "--"]
+        out = ""
+        if args[:2] == ["systemctl", "list-units"]:
+            out = "".join(f"{u} loaded active running x\n" for u in sorted(self.running))
+        elif args[:2] == ["systemctl", "show"]:
+            out = "\n".join(f"ActiveState={'active' if u in self.running else 'failed'}\n"
+                            f"SubState={'running' if u in self.running else 'failed'}\n"
+                            for u in args[3:])
+        elif args[0] in ("systemctl", "service", "rc-service") and len(args) >= 3:
+            verb, unit = (args[1], args[2]) if args[0] == "systemctl" else (args[2], args[1])
+            unit = unit if "." in unit else f"{unit}.service"
+            if verb == "status":
+                ok = unit in self.running
+                return Result(tuple(argv), 0 if ok else 3, f"{unit}: boom: bad config\n", "")
+            if verb in ("start", "restart", "enable"):
+                unit = args[-1] if verb == "enable" else unit
+                unit = unit if "." in unit else f"{unit}.service"
+                if unit not in self.dies:
+                    self.running.add(unit)
+            elif verb in ("stop", "disable"):
+                self.running.discard(unit)
+        return Result(tuple(argv), 0, out, "")
+
+    def commands(self) -> list[str]:
+        return [" ".join(a) for a, _ in self.calls]
+
+
+@pytest.fixture
+def live(tmp_path: Path, mocker: MockerFixture, genman: Any, monkeypatch: pytest.MonkeyPatch
+         ) -> Callable[[str, str, dict[str, str], set[str], str], tuple[FakeInit, Any]]:
+    """(old profile, new profile, files beside them, running units, init) -> (fake, result
+    of switching from old to new)."""
+    from tests.test_activation import make_root
+
+    mocker.patch.object(Layout, "is_live", new_callable=PropertyMock, return_value=True)
+    monkeypatch.setenv("GENMAN_SERVICE_SETTLE", "0")
+    root = make_root(tmp_path)
+    current: list[FakeInit] = []
+    for module in ("systemd", "sysvinit", "openrc"):
+        mocker.patch(f"genman.services.{module}.run", autospec=True,
+                     side_effect=lambda *a, **kw: current[-1](*a, **kw))
+
+    def run(old: str, new: str, files: dict[str, str], running: set[str],
+            init: str = "systemd", *extra: str, dies: frozenset[str] = frozenset()
+            ) -> tuple[FakeInit, Any]:
+        d = tmp_path / "profiles"
+        d.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (d / name).write_text(text)
+        head = '[system]\nhostname = "sandbox"\n'
+        (d / "old.toml").write_text(head + old)
+        (d / "new.toml").write_text(head + new)
+        fake = FakeInit(root, set(running))
+        current.append(fake)
+        r = genman("--root", root, "switch", "--init-system", init, d / "old.toml")
+        assert r.code == 0, r.err
+        fake.running = set(running)
+        fake.dies = set(dies)
+        fake.calls.clear()
+        return fake, genman("--root", root, "switch", "--init-system", init, *extra,
+                            d / "new.toml")
+
+    return run
+
+
+ETC_UNIT = '[etc."systemd/system/app.service"]\nsource = "{}"\n[services.app]\nunit = "app"\n'
+PROBE = "systemctl list-units --all --full --plain --no-legend --no-pager"
+CHECK = "systemctl show --property=ActiveState,SubState -- app.service"
+
+
+def test_etc_unit_change_stops_with_old_definition_reloads_then_starts(live: Any) -> None:
+    fake, r = live(ETC_UNIT.format("a.service"), ETC_UNIT.format("b.service"),
+                   {"a.service": APP, "b.service": APP.replace("app\n[I", "app -v\n[I")},
+                   {"app.service"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl stop -- app", "systemctl daemon-reload",
+                               "systemctl start -- app", CHECK]
+    stop_saw, start_saw = fake.calls[1][1], fake.calls[3][1]
+    assert stop_saw != start_saw  # stopped before /etc/static moved, started after
+
+
+def test_description_only_change_is_a_daemon_reload(live: Any) -> None:
+    fake, r = live(ETC_UNIT.format("a.service"), ETC_UNIT.format("b.service"),
+                   {"a.service": APP, "b.service": APP.replace("=app", "=the app")},
+                   {"app.service"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl daemon-reload"]
+
+
+TRIGGER = ('[etc."app.conf"]\ntext = "{}"\n[services.app]\nunit = "app"\n'
+           'restart_triggers = ["app.conf"]\n{}')
+
+
+@pytest.mark.parametrize(("init", "probe", "stop", "start", "check"), [
+    ("systemd", [PROBE], "systemctl stop -- app", "systemctl start -- app", [CHECK]),
+    ("sysvinit", ["service app status"], "service app stop", "service app start",
+     ["service app status"]),
+    ("openrc", ["rc-service -- app status"], "rc-service -- app stop",
+     "rc-service -- app start", ["rc-service -- app status"]),
+])
+def test_changed_stopped_reloaded_and_dying_services(
+        live: Any, init: str, probe: list[str], stop: str, start: str, check: list[str]
+) -> None:
+    # running: stopped before the switch, started after it, checked
+    fake, r = live(TRIGGER.format("1", ""), TRIGGER.format("2", ""), {}, {"app.service"}, init)
+    assert r.code == 0, r.err
+    assert fake.commands() == [*probe, stop, start, *check]
+    # stopped: stays stopped, and the plan says why
+    fake, r = live(TRIGGER.format("3", ""), TRIGGER.format("4", ""), {}, set(), init)
+    assert r.code == 0, r.err
+    assert fake.commands() == probe
+    # reload where asked
+    fake, r = live(TRIGGER.format("5", 'on_change = "reload"\n'),
+                   TRIGGER.format("6", 'on_change = "reload"\n'), {}, {"app.service"}, init)
+    assert r.code == 0, r.err
+    assert fake.commands() == [*probe, stop.replace("stop", "reload")]
+
+
+@pytest.mark.parametrize("init", ["systemd", "sysvinit", "openrc"])
+def test_a_service_that_dies_after_start_is_exit_4_with_its_log(live: Any, init: str) -> None:
+    fake, r = live(TRIGGER.format("1", ""), TRIGGER.format("2", ""), {}, {"app.service"},
+                   init, dies=frozenset({"app.service"}))
+    assert r.code == 4, r.err
+    assert "error: service app (app) failed to start" in r.err
+    assert "not running 0 s after its start" in r.err
+    assert "boom: bad config" in r.err
+    starts = [c for c in fake.commands() if c.split()[-1] == "start" or " start " in c]
+    assert len(starts) == 1  # the start itself succeeded; the check found it dead
+
+
+def test_dry_run_json(live: Any) -> None:
+    fake, r = live(TRIGGER.format("1", ""), TRIGGER.format("2", ""), {}, {"app.service"},
+                   "systemd", "--dry-run", "--json")
+    assert r.code == 0, r.err
+    plan = json.loads(r.out)
+    services = [(a["action"], a["unit"], a["reason"]) for a in plan if a["kind"] == "service"]
+    assert services == [
+        ("stop", "app", "changed: app.conf: stopped with its old definition"),
+        ("start", "app", "changed: app.conf")]
+    kinds = [a["kind"] for a in plan]
+    assert kinds.index("service") < kinds.index("flip_static") < kinds.index("check_running")
+    assert fake.commands() == [PROBE]  # planned, nothing run
+
+
+def test_stop_if_changed_false_restarts_in_place(live: Any) -> None:
+    extra = "stop_if_changed = false\n"
+    fake, r = live(TRIGGER.format("1", extra), TRIGGER.format("2", extra), {}, {"app.service"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl restart -- app", CHECK]
+
+
+MOUNT = "[Mount]\nWhat=/dev/vdb\nWhere=/srv/foo-bar\nOptions={}\n"
+MOUNT_PROFILE = '[services.data]\nunit = "srv-data.mount"\nunit_file = "{}.mount"\n'
+
+
+def test_mount_reloads_when_only_options_changed(live: Any) -> None:
+    fake, r = live(MOUNT_PROFILE.format("m1"), MOUNT_PROFILE.format("m2"),
+                   {"m1.mount": MOUNT.format("ro"), "m2.mount": MOUNT.format("rw")},
+                   {"srv-data.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE, "systemctl daemon-reload",
+                               "systemctl reload -- srv-data.mount"]
+
+
+ESCAPED = ('[etc."data.conf"]\ntext = "{}"\n[services.data]\n'
+           'unit = "srv-foo\\\\x2dbar.mount"\nrestart_triggers = ["data.conf"]\n')
+
+
+def test_escaped_unit_names_are_accepted_and_passed_after_dashes(live: Any) -> None:
+    fake, r = live(ESCAPED.format("1"), ESCAPED.format("2"), {}, {"srv-foo\\x2dbar.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [
+        PROBE, "systemctl restart -- srv-foo\\x2dbar.mount",
+        "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
+
+
+def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: Any) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text('[system]\nhostname = "h"\n[services.data]\nunit = "/srv/foo bar.mount"\n')
+    r = genman("build", p)
+    assert r.code == 1
+    assert 'unit = "srv-foo\\x20bar.mount"' in r.err
