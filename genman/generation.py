@@ -349,6 +349,19 @@ def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,
+                 progress: Progress) -> str:
+    """Stage a profile's toplevel and everything it references; its store name."""
+    from genman import bootscripts
+
+    manifest = make_manifest(profile, layout, batch, progress)
+    scripts = bootscripts.render(manifest)
+    key = toplevel_key(manifest, scripts)
+    etc_links, etc_dirs = etc_tree(batch, layout, manifest)
+    return batch.add_generated(key, f"genman-{profile.hostname}",
+                               _populate(layout, manifest, scripts, etc_links, etc_dirs))
+
+
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:
     """Make generation N from a validated profile (caller holds the lock)."""
     cache = hash_cache(layout)
@@ -357,16 +370,8 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     fsutil.clean_stray_temps(layout.host(layout.generations_dir))
     numbers = generation_numbers(layout)
     newest = numbers[-1] if numbers else None
-    from genman import bootscripts
-
     with fsutil.umask(0o022), store.batch() as batch:
-        manifest = make_manifest(profile, layout, batch, progress)
-        scripts = bootscripts.render(manifest)
-        key = toplevel_key(manifest, scripts)
-        name = f"genman-{profile.hostname}"
-        etc_links, etc_dirs = etc_tree(batch, layout, manifest)
-        toplevel = batch.add_generated(
-            key, name, _populate(layout, manifest, scripts, etc_links, etc_dirs))
+        toplevel = add_toplevel(profile, layout, batch, progress)
         added = len(batch.added)
         if newest is not None and toplevel_of(layout, newest) == toplevel:
             batch.abort()
