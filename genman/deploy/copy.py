@@ -100,8 +100,11 @@ def receive(store_dir: Path, stream: IO[bytes]) -> list[str]:
                 index = json.loads(f.read())
                 if not all(is_store_name(n) and "/" not in n for n in index):
                     raise GenmanError("the copy's index names something not a store path")
-                members = (_checked(m, index) for m in tar)
-                tar.extractall(staging, members=members, filter="fully_trusted")
+                members = (_checked(m, index) for m in tar if m is not first)
+                if hasattr(tarfile, "fully_trusted_filter"):  # members are checked above
+                    tar.extractall(staging, members=members, filter="fully_trusted")
+                else:  # Python before 3.11.4 has no filters
+                    tar.extractall(staging, members=members)
         except (tarfile.TarError, EOFError, OSError, ValueError) as e:
             raise GenmanError(f"the copy broke off: {e}",
                               hint="nothing of it was kept; deploy again") from None
