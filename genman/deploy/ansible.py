@@ -175,15 +175,13 @@ def vars_from(base: Path, name: str) -> dict[str, Any]:
 
 
 def _depths(p: _Parsed) -> dict[str, int]:
-    depth = dict.fromkeys(p.groups, 0)
-    for _ in range(len(p.groups)):  # longest path from `all`; cycles simply stop growing
+    """A group's depth: its longest path from `all` (0); every other group is at least 1."""
+    depth = {name: 0 if name == "all" else 1 for name in p.groups}
+    for _ in range(len(p.groups)):  # cycles simply stop growing
         for g in p.groups.values():
             for c in g.children:
                 if c != "all":
-                    depth[c] = max(depth[c], depth[g.name] + 1 if g.name != "all" else 1)
-    for name in p.groups:
-        if name != "all":
-            depth[name] = max(depth[name], 1)
+                    depth[c] = max(depth[c], depth[g.name] + 1)
     return depth
 
 
