@@ -4,6 +4,7 @@ namespaces this module creates; everything is torn down by `Net.close`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -40,10 +41,8 @@ class Target:
         """Stop this target's sshd and every session it started (by their pids)."""
         pids = sh("ip", "netns", "pids", self.netns, check=False).stdout.split()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), 9)
-            except ProcessLookupError:
-                pass
         if self.sshd is not None:
             self.sshd.wait(timeout=10)
             self.sshd = None
@@ -78,7 +77,8 @@ class Net:
         root = self.tmp / "roots" / name
         (root / "etc").mkdir(parents=True)
         (root / "etc/hostname").write_text(f"{name}\n")
-        (root / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nbird:x:101:101::/:/bin/false\n")
+        (root / "etc/passwd").write_text(
+            "root:x:0:0::/root:/bin/sh\nbird:x:101:101::/:/bin/false\n")
         (root / "etc/group").write_text("root:x:0:\nbird:x:101:\n")
         config = self.tmp / f"sshd-{name}.conf"
         hostkey = self.tmp / "hostkey"

@@ -123,7 +123,7 @@ def test_unreachable_host_gives_exit_6_while_the_others_switch(net: Net) -> None
 def test_max_fail_stops_the_rollout(net: Net) -> None:
     net.targets[0].stop()
     inv = write_fleet(net)
-    code, rows, err = deploy(net, inv, "--limit", "1", "--max-fail", "1")
+    code, rows, _ = deploy(net, inv, "--limit", "1", "--max-fail", "1")
     assert code == 6
     assert [r["result"] for r in rows] == ["unreachable", "skipped", "skipped"]
     assert not (net.targets[1].root / "var/lib/genman/generations").exists()

@@ -1,4 +1,4 @@
-"""The click commands of deploy: `genman deploy` on the deploying machine, and the hidden
+"""The click commands of deploy: `genman deploy` on the deploying machine, and
 `genman remote ...` it runs on each target over ssh."""
 
 from __future__ import annotations
@@ -80,9 +80,14 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     return 0 if all(r.outcome.ok for r in results) else EXIT_SOME_FAILED
 
 
-@click.group(hidden=True)
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def remote() -> None:
-    """What `genman deploy` runs on a target (not for people)."""
+    """The target side of `genman deploy`, which runs these over ssh.
+
+    \b
+    Example (what a deploy runs first on each host):
+      genman --root /mnt remote facts
+    """
 
 
 def _layout() -> Layout:
