@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from genman.deploy.copy import pack, path_digest, receive
-from genman.deploy.inventory import Host
+from genman.deploy.hosts import Host
 from genman.deploy.ssh import Connection
 from genman.errors import GenmanError
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from genman.deploy.inventory import Inventory, inventory_error, make_host
+from genman.deploy.hosts import Inventory, inventory_error, make_host
 from genman.errors import GenmanError
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from genman import fsutil, generation, profile
 from genman.deploy.facts import Facts
-from genman.deploy.inventory import Host
+from genman.deploy.hosts import Host
 from genman.layout import Layout
 from genman.store import Store
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from genman.context import Options
 from genman.layout import Layout
 
 EXIT_SOME_FAILED = 6
@@ -90,17 +91,31 @@ def remote() -> None:
     """
 
 
-def _layout() -> Layout:
-    from genman.cli import opts_of
+def _opts() -> Options:
+    opts = click.get_current_context().find_object(Options)
+    assert opts is not None
+    return opts
 
-    return opts_of(click.get_current_context()).layout
+
+def _layout() -> Layout:
+    return _opts().layout
+
+
+def _can_confirm() -> bool:
+    """This genman has the confirmed switch: `confirm`, `switch-generation
+    --confirm-within`."""
+    root = click.get_current_context().find_root().command
+    assert isinstance(root, click.Group)
+    sg = root.commands.get("switch-generation")
+    return "confirm" in root.commands and sg is not None and any(
+        "--confirm-within" in getattr(p, "opts", ()) for p in sg.params)
 
 
 @remote.command("facts")
 def remote_facts() -> None:
     from genman.deploy import target
 
-    click.echo(target.dump(target.facts(_layout())))
+    click.echo(target.dump(target.facts(_layout(), _can_confirm())))
 
 
 @remote.command("has")
@@ -126,10 +141,9 @@ def remote_receive() -> None:
 @click.option("--mode", type=click.Choice(["switch", "boot", "test"]), required=True)
 @click.option("--confirm-within", metavar="DURATION")
 def remote_activate(toplevel: str, mode: str, confirm_within: str | None) -> None:
-    from genman.cli import opts_of
     from genman.deploy import target
 
-    opts = opts_of(click.get_current_context())
+    opts = _opts()
     answer = target.activate(opts, toplevel, mode, confirm_within,
                              lambda m: click.echo(f"genman: {m}", err=True))
     click.echo(target.dump(answer))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from genman.deploy import facts as facts_mod
 from genman.deploy.build import LocalStore
-from genman.deploy.inventory import Host
+from genman.deploy.hosts import Host
 from genman.deploy.rollout import DONE, Action, Outcome, Rollout
 from genman.deploy.ssh import Connection, Unreachable, remote_failure
 from genman.errors import GenmanError

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from genman.deploy.inventory import Host
+from genman.deploy.hosts import Host
 from genman.errors import GenmanError
 from genman.process import Result, run
 

@@ -48,17 +48,8 @@ def _toplevel(layout: Layout, number: int | None) -> str | None:
         return None
 
 
-def can_confirm() -> bool:
-    """True when this genman has the confirmed switch (`switch-generation
-    --confirm-within` and `confirm`)."""
-    from genman import cli
-
-    sg = cli.cli.commands.get("switch-generation")
-    return "confirm" in cli.cli.commands and sg is not None and any(
-        "--confirm-within" in getattr(p, "opts", ()) for p in sg.params)
-
-
-def facts(layout: Layout) -> dict[str, Any]:
+def facts(layout: Layout, confirm: bool) -> dict[str, Any]:
+    """`confirm`: this genman has the confirmed switch (the CLI knows)."""
     try:
         hostname = layout.host("/etc/hostname").read_text().strip() or socket.gethostname()
     except OSError:
@@ -75,7 +66,7 @@ def facts(layout: Layout) -> dict[str, Any]:
         "active": m.active, "active_toplevel": _toplevel(layout, m.active),
         "default": m.default, "default_toplevel": _toplevel(layout, m.default),
         "genman_version": __version__,
-        "confirm": can_confirm(),
+        "confirm": confirm,
     }
 
 
@@ -88,7 +79,7 @@ def receive(layout: Layout, stream: IO[bytes]) -> list[str]:
     from genman.deploy import copy
     from genman.store import Store
 
-    with locked(layout):
+    with locked(layout):  # not a session: a copy changes nothing live, undoes nothing
         Store(layout).clean()  # what an earlier cut copy left
         return copy.receive(layout.host(layout.store_dir), stream)
 
@@ -97,7 +88,7 @@ def register(layout: Layout, toplevel: str) -> int:
     """The generation number of a received toplevel: the newest one when it is that
     toplevel already, else a new one (caller holds the lock)."""
     store = layout.host(layout.store_dir)
-    if not generation.store_is_intact(layout, toplevel):
+    if "/" in toplevel or not (store / toplevel / "manifest.json").is_file():
         raise GenmanError(f"store path {toplevel} is missing or incomplete on the target")
     refs = (store / toplevel / "references").read_text().split()
     missing = [r for r in refs if not os.path.lexists(store / r)]
@@ -118,13 +109,12 @@ def activate(opts: Options, toplevel: str, mode: str, confirm_within: str | None
              progress: Progress) -> dict[str, Any]:
     """Register and activate; {old, new, exit, services_failed}."""
     from genman import activation
-    from genman.transaction import recover
+    from genman.session import session
 
     layout = opts.layout
     before = status.markers(layout)
     old = before.default if mode == "boot" else before.active
-    with locked(layout):
-        recover(opts, progress)
+    with session(opts, progress):
         number = register(layout, toplevel)
         if confirm_within is None:
             m = activation.Mode(mode)
