@@ -37,6 +37,12 @@ class Target:
         self.sshd = subprocess.Popen(["ip", "netns", "exec", self.netns, SSHD, "-D", "-e",
                                       "-f", str(self.config)], stdout=log, stderr=log)
 
+    def sessions(self) -> int:
+        """Remote commands sshd started so far (one per ssh call, shared connection or not)."""
+        log = self.config.with_suffix(".log")
+        return log.read_text(errors="replace").count("Starting session: command") \
+            if log.exists() else 0
+
     def stop(self) -> None:
         """Stop this target's sshd and every session it started (by their pids)."""
         pids = sh("ip", "netns", "pids", self.netns, check=False).stdout.split()
@@ -86,7 +92,7 @@ class Net:
             f"ListenAddress 10.231.{i}.2\nPort 22\nHostKey {hostkey}\n"
             f"AuthorizedKeysFile {self.tmp}/authorized_keys\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-            "StrictModes no\nPidFile none\nMaxStartups 100\n")
+            "StrictModes no\nPidFile none\nMaxStartups 100\nLogLevel VERBOSE\n")
         t = Target(name, ns, f"10.231.{i}.2", root, config)
         self.targets.append(t)
         t.start()

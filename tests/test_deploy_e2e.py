@@ -95,12 +95,13 @@ def test_parallel_deploy_with_per_host_vars_then_nothing_to_copy(net: Net) -> No
     starts = [line for line in err.splitlines() if line.endswith(": facts")]
     assert len(starts) == 3
 
+    before = [t.sessions() for t in net.targets]
     code, rows, err = deploy(net, inv)
     assert code == 0, json.dumps(rows) + err
+    assert [t.sessions() - b for t, b in zip(net.targets, before, strict=True)] == [1, 1, 1]
     for name in NAMES:
         assert by_host(rows)[name]["result"] == "unchanged"
         assert by_host(rows)[name]["copied"] == 0
-    # One round trip each: facts, then nothing else ran on the hosts.
     assert "copying" not in err and "activating" not in err
 
 
@@ -174,3 +175,43 @@ def test_cut_copy_leaves_no_partial_store_path_and_next_deploy_completes(net: Ne
     assert rows[0]["result"] == "switched"
     assert etc_path(net, "fra1", "big.bin").read_bytes() == big.read_bytes()
     assert not any(p.name.startswith(".genman-tmp-") for p in store.iterdir())
+
+
+def test_ansible_inventory_with_group_vars_and_host_vars(net: Net) -> None:
+    write_fleet(net)  # the profile and template
+    d = net.tmp / "fleet"
+    opts = " ".join(net.ssh_options())
+    lines = ["[edge]"]
+    for t in net.targets:
+        lines.append(f"{t.name} ansible_host={t.address} genman_root={t.root}")
+    lines += ["", "[anycast:children]", "edge", "", "[anycast:vars]", "ospf_cost=20",
+              f"ansible_ssh_common_args={opts}", f"genman_command={GENMAN}",
+              "genman_profile=profile.toml"]
+    (d / "inventory.ini").write_text("\n".join(lines) + "\n")
+    (d / "group_vars").mkdir()
+    (d / "group_vars/edge.yml").write_text("ospf_cost: 30\n")
+    (d / "host_vars").mkdir()
+    for i, t in enumerate(net.targets, 1):
+        (d / f"host_vars/{t.name}.yml").write_text(
+            f"ltnet_index: {i}\nltnet_prefix_v4: \"172.18.{10 + i}\"\n")
+    code, rows, err = deploy(net, d / "inventory.ini")
+    assert code == 0, json.dumps(rows) + err
+    for i, name in enumerate(NAMES, 1):
+        assert by_host(rows)[name]["result"] == "switched"
+        assert etc(net, name, "bird/bird.conf") == (
+            f"router id 172.18.{10 + i}.1;\n# ospf cost 30 on {name}\n")
+        assert etc(net, name, "motd") == f"AS{4225470000 + i}\n"
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(net: Net) -> None:
+    inv = write_fleet(net)
+    r = sh(GENMAN, "deploy", "-i", str(inv), "--dry-run", "--canary", "1", "--limit", "2",
+           netns=net.hub, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "switch: 3 hosts, 2 at once",
+        "each host: facts -> build -> copy -> activate -> confirm",
+        "phase 1 (canary: the rest only if all of these succeed): fra1",
+        "phase 2: ams1, lon1",
+    ]
+    assert [t.sessions() for t in net.targets] == [1, 1, 1]  # only wait_ready's
