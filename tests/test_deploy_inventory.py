@@ -179,3 +179,11 @@ def test_ansible_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(GenmanError, match=r"all.children.edge.host: unknown key"):
         inventory.load(write(tmp_path / "h2.yml", "all:\n  children:\n    edge:\n"
                                                    "      host: {a: 1}\n"))
+
+
+def test_the_example_inventory_loads() -> None:
+    example = Path(__file__).parent.parent / "examples/hosts.toml"
+    inv = inventory.load(example)
+    assert [h.name for h in inv.hosts] == ["fra1", "ams1"]
+    assert all(h.profile.is_file() for h in inv.hosts)
+    assert inv.hosts[1].vars["ospf_cost"] == 10 and inv.hosts[1].root == "/mnt"
