@@ -37,10 +37,13 @@ def _progress(host: str, what: str) -> None:
               help="Activate now and make it the boot default (default).")
 @click.option("--boot", "action", flag_value="boot", help="Make it the boot default only.")
 @click.option("--test", "action", flag_value="test", help="Activate now; the default stays.")
+@click.option("--confirm-within", metavar="DURATION", default="2m", show_default=True,
+              help="With --switch, where the target's genman has the confirmed switch: a "
+                   "host that deploy cannot confirm within DURATION reverts by itself.")
 @click.option("--dry-run", is_flag=True, help="Print the rollout plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | None, canary: int,
-           action: str, dry_run: bool, as_json: bool) -> int:
+           action: str, confirm_within: str, dry_run: bool, as_json: bool) -> int:
     """Build every host's generation here and switch the hosts to it over SSH.
 
     Each host: facts (one round trip), build with its vars and facts, copy only the store
@@ -70,7 +73,7 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
         return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
     try:
-        ctx = runner.Context(LocalStore(default_dir()), control_dir, _progress)
+        ctx = runner.Context(LocalStore(default_dir()), control_dir, _progress, confirm_within)
         results = runner.execute(plan, lambda n: runner.run_host(ctx, hosts[n], plan.action))
     finally:
         shutil.rmtree(control_dir, ignore_errors=True)

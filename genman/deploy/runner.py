@@ -20,7 +20,7 @@ from genman.deploy.ssh import Connection, Unreachable, remote_failure
 from genman.errors import GenmanError
 
 Say = Callable[[str, str], None]  # (host, what it is doing)
-CONFIRM_WITHIN = "120s"
+CONFIRM_WITHIN = "2m"
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Context:
     store: LocalStore
     control_dir: Path
     say: Say
+    confirm_within: str = CONFIRM_WITHIN  # a host not confirmed by then reverts by itself
 
 
 def _unchanged(action: Action, f: facts_mod.Facts, toplevel: str) -> bool:
@@ -81,7 +82,7 @@ def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
     ctx.say(name, "activating")
     args = ["remote", "activate", toplevel, "--mode", action.value]
     if confirm:
-        args += ["--confirm-within", CONFIRM_WITHIN]
+        args += ["--confirm-within", ctx.confirm_within]
     result = conn.run(conn.genman(*args), what="activate", timeout=1800)
     try:
         answer = json.loads(result.stdout)
@@ -123,8 +124,9 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
         if _unchanged(action, f, built.toplevel):
             return result(Outcome.UNCHANGED, old)
         copied = _copy(ctx, conn, built.closure)
-        outcome, new, detail = _activate(ctx, conn, action, built.toplevel,
-                                         f.confirm and action is Action.SWITCH)
+        # A confirmed switch needs a live generation to go back to: not on a first deploy.
+        confirm = f.confirm and action is Action.SWITCH and f.active is not None
+        outcome, new, detail = _activate(ctx, conn, action, built.toplevel, confirm)
         return result(outcome, new, detail, copied)
     except Unreachable as e:
         return result(Outcome.UNREACHABLE, detail=e.message)

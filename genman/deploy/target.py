@@ -136,6 +136,10 @@ def confirmed_switch(opts: Options, number: int, within: str) -> int:
             "switch-generation", str(number), "--confirm-within", within]
     result = run(argv, check=False)
     sys.stderr.write(result.stderr)
+    if result.returncode not in (0, 4, CONFIRM_EXIT_REVERTED):
+        errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+        raise GenmanError(errors[-1].removeprefix("error: ") if errors else
+                          f"switch-generation --confirm-within: exit {result.returncode}")
     return result.returncode
 
 
