@@ -568,3 +568,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(f"internal error: {type(e).__name__}: {e}",
               "this is a bug in genman; run again with --debug for the traceback", EXIT_BUG)
     sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+from genman.deploy.commands import deploy, remote  # noqa: E402 - they use the group above
+
+cli.add_command(deploy)
+cli.add_command(remote)

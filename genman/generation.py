@@ -372,6 +372,12 @@ def compose(profile: Profile, layout: Layout, batch: StoreBatch,
     return Composed(manifest, toplevel)
 
 
+def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,
+                 progress: Progress) -> str:
+    """Stage a profile's toplevel and everything it references; its store name."""
+    return compose(profile, layout, batch, progress).toplevel
+
+
 def number_for(layout: Layout, toplevel: str) -> tuple[int, bool]:
     """The number a build of `toplevel` gets, and whether it is a new generation: only the
     newest generation is reused; anything else gets the next number."""

@@ -7,6 +7,7 @@ import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from genman.errors import GenmanError
 
@@ -46,9 +47,10 @@ def run(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
     timeout: float | None = None,
+    stdin: IO[bytes] | None = None,
 ) -> Result:
     """Run argv (never a shell string). With check=True a failure raises GenmanError once,
-    naming the command and its stderr."""
+    naming the command and its stderr. `stdin` streams a (binary) file to the child."""
     log.debug("run: %s", shlex.join(argv))
     try:
         proc = subprocess.run(
@@ -57,6 +59,7 @@ def run(
             text=True,
             env=dict(env) if env is not None else None,
             input=input,
+            stdin=stdin,
             timeout=timeout,
             check=False,
         )

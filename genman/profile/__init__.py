@@ -10,6 +10,7 @@ Profile.sections.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from pathlib import Path
@@ -32,19 +33,23 @@ from genman.profile.model import (
     PackageSpec,
     Profile,
     ServiceSpec,
+    TargetFacts,
 )
+from genman.profile.owners import Owners
 
 __all__ = [
     "SECTIONS", "EtcFile", "EtcKind", "KernelSpec", "OnChange", "PackageSpec", "Profile",
-    "Section", "ServiceSpec", "Shape", "load", "resolve_in_root", "source_mode",
+    "Section", "ServiceSpec", "Shape", "TargetFacts", "load", "resolve_in_root", "source_mode",
 ]
 
 # Names genman gives templates; [vars] may not take them.
 _CONTEXT_NAMES = ("system", "host", "vars")
 
 
-def _vars(raw: Raw) -> dict[str, Any]:
-    entries = raw.flat("vars")
+def _vars(raw: Raw, target: TargetFacts | None) -> dict[str, Any]:
+    entries = dict(raw.flat("vars"))
+    if target is not None:  # the inventory's vars win; errors name the main profile
+        entries.update({k: (v, raw.files[-1]) for k, v in target.vars.items()})
     for k, (_, file) in entries.items():
         if k in _CONTEXT_NAMES:
             raise err(file, f"[vars] {k}", f"'{k}' is a name genman gives templates",
@@ -52,20 +57,25 @@ def _vars(raw: Raw) -> dict[str, Any]:
     return {k: v for k, (v, _) in entries.items()}
 
 
-def load(path: Path, layout: Layout) -> Profile:
-    """Read, merge and validate a profile; render its templates. Writes nothing."""
+def load(path: Path, layout: Layout, target: TargetFacts | None = None) -> Profile:
+    """Read, merge and validate a profile; render its templates. Writes nothing.
+    With `target`, build for that machine (see TargetFacts)."""
     raw = load_files(path)
     system = system_section.parse(raw, layout)
-    variables = _vars(raw)
+    if target is not None and "hostname" not in raw.flat("system"):
+        system = dataclasses.replace(system, hostname=target.host["hostname"])
+    variables = _vars(raw, target)
     context: dict[str, Any] = {
-        **variables, "vars": variables, "host": templating.host_facts(),
+        **variables, "vars": variables,
+        "host": target.host if target else templating.host_facts(),
         "system": {"hostname": system.hostname, "description": system.description,
                    "init": system.init},
     }
     kernel = kernel_section.parse(raw, layout)
     packages = packages_section.parse(raw)
     compiled = templating.CompiledTemplates(layout.build_cache / "jinja")
-    etc = etc_section.parse(raw, layout, context, compiled)
+    owners = Owners(target.users, target.groups) if target else None
+    etc = etc_section.parse(raw, layout, context, compiled, owners)
     services = services_section.parse(raw, etc)
     extra = {name: s.parse(raw.sections.get(name, {}), layout)
              for name, s in SECTIONS.items() if s.parse is not None}

@@ -43,8 +43,10 @@ class _Entry:
 
 
 def parse(raw: Raw, layout: Layout, context: dict[str, Any],
-          compiled: templating.CompiledTemplates) -> tuple[EtcFile, ...]:
-    owners = Owners.read(layout)
+          compiled: templating.CompiledTemplates,
+          owners: Owners | None = None) -> tuple[EtcFile, ...]:
+    """`owners`: the target's users and groups, when they are not the layout's."""
+    owners = owners or Owners.read(layout)
     by_path: dict[str, EtcFile] = {}
     checked: set[PurePosixPath] = set()
     for etc_path, entries in sorted(raw.tables("etc").items()):

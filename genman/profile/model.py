@@ -88,3 +88,15 @@ class Profile:
     compiled: templating.CompiledTemplates | None = field(default=None, compare=False)
     # Sections parsed through merge.SECTIONS' `parse` (name -> parsed value).
     sections: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """A machine other than the one that builds (`genman deploy`): its facts for `host`,
+    its users and groups for `user`/`group`, and the inventory's vars, which win over the
+    profile's own [vars]."""
+
+    host: dict[str, str]
+    users: dict[str, int]
+    groups: dict[str, int]
+    vars: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,50 @@
+"""Each host's generation, built on the deploying machine into one local store: a file
+that many hosts' generations hold is stored once."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from genman import fsutil, generation, profile
+from genman.deploy.facts import Facts
+from genman.deploy.hosts import Host
+from genman.layout import Layout
+from genman.store import Store
+
+
+def default_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "genman" / "deploy"
+
+
+@dataclass(frozen=True)
+class Built:
+    toplevel: str
+    closure: tuple[str, ...]  # the toplevel and every store path it references
+
+
+class LocalStore:
+    """The deployer's store. Builds run one at a time: they share the store, its hash
+    cache and the compiled templates (a build is CPU-bound Python anyway)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.layout = Layout.for_root(directory)
+        self.dir = self.layout.host(self.layout.store_dir)
+        self._lock = threading.Lock()
+
+    def build(self, host: Host, facts: Facts) -> Built:
+        with self._lock:
+            prof = profile.load(host.profile, self.layout, facts.for_profile(host.vars))
+            cache = generation.hash_cache(self.layout)
+            store = Store(self.layout, cache)
+            store.clean()
+            with fsutil.umask(0o022), store.batch() as batch:
+                toplevel = generation.add_toplevel(prof, self.layout, batch, lambda _: None)
+            cache.save()
+            if prof.compiled is not None:
+                prof.compiled.save()
+        refs = (self.dir / toplevel / "references").read_text().split()
+        return Built(toplevel, (toplevel, *refs))
