@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from genman import __version__
+from genman.completion import generation_numbers
 from genman.context import BootloaderChoice, Options
 from genman.errors import GenmanError
 from genman.layout import Layout
@@ -171,8 +172,8 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("a", type=int)
-@click.argument("b", type=int)
+@click.argument("a", type=int, shell_complete=generation_numbers)
+@click.argument("b", type=int, shell_complete=generation_numbers)
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @click.pass_context
 def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
@@ -285,7 +286,7 @@ Example:
 
 
 @cli.command("switch-generation", context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @DRY_RUN
 @BACKUP
 @INIT_SYSTEM
@@ -420,7 +421,7 @@ def gc(ctx: click.Context, dry_run: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.pass_context
 def pin(ctx: click.Context, number: int) -> None:
     """Pin generation NUMBER: prune never removes it.
@@ -436,7 +437,7 @@ def pin(ctx: click.Context, number: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.pass_context
 def unpin(ctx: click.Context, number: int) -> None:
     """Unpin generation NUMBER: prune may remove it again.
@@ -453,7 +454,7 @@ def unpin(ctx: click.Context, number: int) -> None:
 
 
 @cli.command("boot-once", context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.pass_context
 def boot_once(ctx: click.Context, number: int) -> None:
     """Boot generation NUMBER at the next boot only; later boots use the default again.
