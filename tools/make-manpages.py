@@ -64,6 +64,7 @@ def options(ctx: click.Context, command: click.Command) -> list[str]:
 def page(name: str, ctx: click.Context, command: click.Command, see_also: list[str]) -> str:
     title = name.upper()
     short = command.get_short_help_str(limit=200).rstrip(".")
+    short = short.removeprefix(f"{name}: ")  # "genman: ..." would read "genman - genman: ..."
     usage = command.collect_usage_pieces(ctx)
     parent = ctx.parent.command_path if ctx.parent else ""
     lines = [
