@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from genman import __version__
-from genman.completion import generation_numbers
+from genman.completion import complete_if_asked, generation_numbers
 from genman.context import BootloaderChoice, Options
 from genman.errors import GenmanError
 from genman.layout import Layout
@@ -517,6 +517,7 @@ def _debug(ctx: click.Context | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    complete_if_asked(cli)
     args = sys.argv[1:] if argv is None else argv
     ctx: click.Context | None = None
     try:

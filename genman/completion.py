@@ -9,6 +9,7 @@ directory listing, so it is quick and never fails: no generations, no candidates
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 from click.shell_completion import CompletionItem
@@ -31,3 +32,18 @@ def generation_numbers(ctx: click.Context, param: click.Parameter,
     numbers = sorted((int(n) for n in names if n.isdigit()), reverse=True)
     return [CompletionItem(str(n), help="default" if str(n) == default else None)
             for n in numbers if str(n).startswith(incomplete)]
+
+
+COMPLETE_VAR = "_GENMAN_COMPLETE"
+
+
+def complete_if_asked(group: click.Group) -> None:
+    """Answer a completion request and exit, when the shell's script asks for one
+    (`_GENMAN_COMPLETE=bash_complete`, or `bash_source` for the script itself). click's own
+    `main()` does this; genman's main builds its context itself, so it asks here first."""
+    instruction = os.environ.get(COMPLETE_VAR)
+    if not instruction:
+        return
+    from click.shell_completion import shell_complete
+
+    sys.exit(shell_complete(group, {}, "genman", COMPLETE_VAR, instruction))
