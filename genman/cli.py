@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from genman import __version__
+from genman.completion import complete_if_asked, generation_numbers
 from genman.context import BootloaderChoice, Options
 from genman.errors import GenmanError
 from genman.layout import Layout
@@ -171,8 +172,8 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("a", type=int)
-@click.argument("b", type=int)
+@click.argument("a", type=int, shell_complete=generation_numbers)
+@click.argument("b", type=int, shell_complete=generation_numbers)
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
 @click.pass_context
 def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
@@ -300,7 +301,7 @@ Example:
 
 
 @cli.command("switch-generation", context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @DRY_RUN
 @BACKUP
 @INIT_SYSTEM
@@ -435,7 +436,7 @@ def gc(ctx: click.Context, dry_run: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.pass_context
 def pin(ctx: click.Context, number: int) -> None:
     """Pin generation NUMBER: prune never removes it.
@@ -451,7 +452,7 @@ def pin(ctx: click.Context, number: int) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.pass_context
 def unpin(ctx: click.Context, number: int) -> None:
     """Unpin generation NUMBER: prune may remove it again.
@@ -468,7 +469,7 @@ def unpin(ctx: click.Context, number: int) -> None:
 
 
 @cli.command("boot-once", context_settings=CONTEXT)
-@click.argument("number", type=int)
+@click.argument("number", type=int, shell_complete=generation_numbers)
 @click.option("--dry-run", is_flag=True, help="Print what would be written; change nothing.")
 @click.pass_context
 def boot_once(ctx: click.Context, number: int, dry_run: bool) -> None:
@@ -536,6 +537,7 @@ def _debug(ctx: click.Context | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    complete_if_asked(cli)
     args = sys.argv[1:] if argv is None else argv
     ctx: click.Context | None = None
     try:
