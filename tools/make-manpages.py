@@ -89,7 +89,8 @@ def page(name: str, ctx: click.Context, command: click.Command, see_also: list[s
         lines += [".PP", "The global options are described in \\fBgenman\\fR(1)."]
     if see_also:
         refs = ", ".join(f"\\fB{esc(ref)}\\fR({SECTION})" for ref in see_also)
-        lines += [".SH SEE ALSO", refs]
+        # .nh: a page name broken at a hyphen ("gen-/man-remote") is no longer a name
+        lines += [".SH SEE ALSO", ".nh", refs]
     return "\n".join(ln for ln in lines if ln) + "\n"
 
 
