@@ -23,6 +23,7 @@ from genman.execute import Outcome
 from genman.layout import Layout
 from genman.plan import (
     KEEP,
+    Keep,
     Plan,
     Request,
     Target,
@@ -95,7 +96,7 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     old = live_manifest(layout) if activate else None
     state = probe(layout, touched_paths(old, target.manifest), copy_sources(target.manifest),
                   flags.init_system, service_query(old, target.manifest) if activate else None)
-    default: int | str | None = KEEP if mode is Mode.TEST else target.number
+    default: int | Keep | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,
                       backup=flags.backup, boot=boot_plan(opts, boot_default, pending))

@@ -16,12 +16,14 @@ import contextlib
 import os
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import assert_never
 
 from genman import fsutil
 from genman.channel import Say, warn
 from genman.context import Options
 from genman.errors import GenmanError
+from genman.layout import Layout
 from genman.plan import (
     BootEntries,
     CheckRunning,
@@ -66,71 +68,81 @@ def crash_point(step: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+EtcAction = WriteLedger | MakeDir | MoveAside | FlipStatic | PutLink | PutCopy | Remove | RemoveDir
+
+
+def _etc(layout: Layout, action: EtcAction) -> None:
+    """One change in /etc (or the ledger), each atomic and durable."""
+    etc = layout.host(layout.etc)
+    match action:
+        case WriteLedger(ledger, _):
+            _write_or_remove(layout.host(layout.ledger), ledger.render() if ledger else None)
+        case MakeDir(path):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(etc / path, 0o755)
+            fsutil.fsync_dir((etc / path).parent)
+        case MoveAside(path, to):
+            if os.path.lexists(etc / to):
+                raise GenmanError(f"/etc/{to} exists already; cannot move /etc/{path} there",
+                                  hint="move it yourself and run again")
+            os.rename(etc / path, etc / to)
+            fsutil.fsync_dir((etc / path).parent)
+        case FlipStatic(target):
+            _link_or_remove(layout.host(layout.etc_static), target)
+        case PutLink(path, target, _):
+            fsutil.atomic_symlink(target, etc / path)
+        case PutCopy(path, store, mode, uid, gid, _):
+            fsutil.atomic_copy(layout.host(layout.store_path(store)), etc / path, mode, uid, gid)
+        case Remove(path):
+            fsutil.remove_file(etc / path)
+        case RemoveDir(path):
+            try:
+                os.rmdir(etc / path)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                warn(f"/etc/{path} is not empty any more; left in place")
+            else:
+                fsutil.fsync_dir((etc / path).parent)
+        case _:
+            assert_never(action)
+
+
+def _write_or_remove(host: Path, text: str | None) -> None:
+    if text is None:
+        fsutil.remove_file(host)
+    else:
+        fsutil.atomic_write(host, text, 0o644)
+
+
+def _link_or_remove(host: Path, target: str | None) -> None:
+    if target is None:
+        fsutil.remove_file(host)
+    else:
+        fsutil.atomic_symlink(target, host)
+
+
 def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
             first_step: int = 1) -> Outcome:
     layout = opts.layout
     services: Backend | None = None
 
-    def svc() -> Backend:
+    def svc() -> Backend:  # loaded on first use: most plans run no service
         nonlocal services
         if services is None:
             services = backend(init_system)
         return services
 
-    etc = layout.host(layout.etc)
     outcome = Outcome()
     for i, action in enumerate(plan.actions):
         say(action.describe())
         match action:
-            case WriteLedger(ledger, _):
-                host = layout.host(layout.ledger)
-                if ledger is None:
-                    fsutil.remove_file(host)
-                else:
-                    fsutil.atomic_write(host, ledger.render(), 0o644)
-            case MakeDir(path):
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(etc / path, 0o755)
-                fsutil.fsync_dir((etc / path).parent)
-            case MoveAside(path, to):
-                if os.path.lexists(etc / to):
-                    raise GenmanError(f"/etc/{to} exists already; cannot move /etc/{path} there",
-                                      hint="move it yourself and run again")
-                os.rename(etc / path, etc / to)
-                fsutil.fsync_dir((etc / path).parent)
-            case FlipStatic(target):
-                if target is None:
-                    fsutil.remove_file(layout.host(layout.etc_static))
-                else:
-                    fsutil.atomic_symlink(target, layout.host(layout.etc_static))
-            case PutLink(path, target, _):
-                fsutil.atomic_symlink(target, etc / path)
-            case PutCopy(path, store, mode, uid, gid, _):
-                fsutil.atomic_copy(layout.host(layout.store_path(store)), etc / path, mode,
-                                   uid, gid)
-            case Remove(path):
-                fsutil.remove_file(etc / path)
-            case RemoveDir(path):
-                try:
-                    os.rmdir(etc / path)
-                except FileNotFoundError:
-                    pass
-                except OSError:
-                    warn(f"/etc/{path} is not empty any more; left in place")
-                else:
-                    fsutil.fsync_dir((etc / path).parent)
             case WritePathProfile(text):
-                host = layout.host(layout.path_profile)
-                if text is None:
-                    fsutil.remove_file(host)
-                else:
-                    fsutil.atomic_write(host, text, 0o644)
+                _write_or_remove(layout.host(layout.path_profile), text)
             case SetStateLink(which, number):
                 link = layout.active_link if which is StateLink.ACTIVE else layout.default_link
-                if number is None:
-                    fsutil.remove_file(layout.host(link))
-                else:
-                    fsutil.atomic_symlink(str(layout.generation(number)), layout.host(link))
+                _link_or_remove(layout.host(link),
+                                None if number is None else str(layout.generation(number)))
             case DaemonReload() | Service() | CheckRunning():
                 r = services_run.step(action, svc, say, {f.change.unit for f in outcome.failures})
                 outcome.failures += [ServiceFailure(c, text) for c, text in r.failures]
@@ -140,7 +152,6 @@ def execute(opts: Options, plan: Plan, say: Say, init_system: InitSystem, *,
 
                 bootloader.execute_boot(opts, boot_plan)
             case _:
-                assert_never(action)
+                _etc(layout, action)
         crash_point(first_step + i)
     return outcome
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from dataclasses import dataclass
 
 from genman import fsutil, generation
@@ -13,11 +12,9 @@ from genman.bootloader import execute_boot, shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
 from genman.errors import GenmanError
-from genman.layout import Layout
+from genman.layout import Layout, is_store_name, store_names_in
 from genman.session import session
-from genman.store import Store, is_store_name, store_size
-
-_STORE_NAME = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9+._?=-]+")
+from genman.store import Store, store_size
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ def _link_roots(layout: Layout) -> set[str]:
             with contextlib.suppress(GenmanError):  # a dangling link protects nothing
                 roots.add(generation.toplevel_of(layout, int(base)))
     with contextlib.suppress(OSError, UnicodeDecodeError):
-        roots |= set(_STORE_NAME.findall(layout.host(layout.journal).read_text()))
+        roots |= store_names_in(layout.host(layout.journal).read_text())
     return roots
 
 

@@ -170,3 +170,17 @@ class Layout:
 
     def store_path(self, name: str) -> PurePosixPath:
         return self.store_dir / name
+
+
+# A store path's name: 32 hex digits of its hash, a dash, a cleaned-up name. The same
+# shape names the boot files copied to the ESP or /boot.
+STORE_NAME = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9+._?=-]+")
+
+
+def is_store_name(name: str) -> bool:
+    return STORE_NAME.fullmatch(name) is not None
+
+
+def store_names_in(text: str) -> set[str]:
+    """Every store name a text (a menu, a journal) mentions."""
+    return set(STORE_NAME.findall(text))

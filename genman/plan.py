@@ -18,7 +18,7 @@ The order of a switch (DESIGN rule 3, and what crash recovery relies on):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from genman.bootloader.model import BootPlan
 from genman.errors import GenmanError
@@ -215,41 +215,43 @@ def _conflict_error(paths: list[str]) -> GenmanError:
     )
 
 
-def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
-             old_manifest: Manifest | None = None) -> list[PlanAction]:
-    """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else.
-    `old_manifest` (what is live now) only serves to name links whose content changes."""
-    old = state.ledger or Ledger()
-    managed = old.files
-    want = desired_etc(target.manifest) if target else {}
-    needed = {a for p in want for a in ancestors(p)}
+def _kind(state: SystemState, gone: set[str], path: str) -> NodeKind:
+    """What is at `path` once the paths in `gone` (and so their subtrees) are gone."""
+    if any(a in gone for a in ancestors(path)):
+        return NodeKind.ABSENT
+    return state.node(path).kind
 
-    gone: set[str] = set()  # paths whose old subtree will not be there (removed, moved, new)
 
-    def node_kind(path: str) -> NodeKind:
-        if any(a in gone for a in ancestors(path)):
-            return NodeKind.ABSENT
-        return state.node(path).kind
-
-    conflicts: list[str] = []  # unmanaged things in the way
-    early_removals: list[str] = []  # managed files in the way of a directory we need
+def _dirs(state: SystemState, needed: set[str], managed: frozenset[str]
+          ) -> tuple[list[str], list[str], list[str], set[str]]:
+    """Directories to make; managed files in their way (removed first); unmanaged things
+    in their way (conflicts); and every path whose old subtree will not be there."""
+    gone: set[str] = set()
     mkdirs: list[str] = []
+    early: list[str] = []
+    conflicts: list[str] = []
     for d in sorted(needed):
-        kind = node_kind(d)
+        kind = _kind(state, gone, d)
         if kind is NodeKind.DIR:
             continue
         if kind is NodeKind.ABSENT:
             pass
         elif d in managed and kind in (NodeKind.LINK, NodeKind.FILE):
-            early_removals.append(d)
+            early.append(d)
         else:
             conflicts.append(d)
         gone.add(d)
         mkdirs.append(d)
+    return mkdirs, early, conflicts, gone
 
+
+def _puts(state: SystemState, want: dict[str, Want], managed: frozenset[str],
+          gone: set[str], conflicts: list[str]) -> list[PlanAction]:
+    """A link or copy for every wanted path not already right; unmanaged things in the
+    way are added to `conflicts`."""
     puts: list[PlanAction] = []
     for path, w in sorted(want.items()):
-        kind = node_kind(path)
+        kind = _kind(state, gone, path)
         if kind is not NodeKind.ABSENT and _matches(state, path, w):
             continue
         replace = kind is not NodeKind.ABSENT
@@ -262,54 +264,74 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
             case CopyWant(store, mode, uid, gid):
                 puts.append(PutCopy(path, store, mode, uid if state.can_chown else None,
                                     gid if state.can_chown else None, replace))
-    if conflicts and not backup:
-        raise _conflict_error(sorted(conflicts))
-    asides = [MoveAside(c, f"{c}.genman-backup-{state.now}") for c in sorted(conflicts)]
+    return puts
 
-    stale = sorted(p for p in managed if p not in want and p not in early_removals
-                   and state.node(p).kind in (NodeKind.LINK, NodeKind.FILE))
-    removed = set(stale) | set(early_removals)
 
-    # Directories genman made: keep those still needed, remove the ones left empty.
-    made = set(old.dirs) | set(mkdirs)
-    needed = {a for p in want for a in ancestors(p)}
+def _rmdirs(state: SystemState, made: set[str], keep: set[str], removed: set[str]
+            ) -> list[str]:
+    """Directories genman made that nothing needs and that are left empty, deepest first."""
     rmdirs: list[str] = []
     for d in sorted(made, key=lambda d: (-d.count("/"), d)):
-        if d in needed or d in mkdirs:
-            continue
-        if state.node(d).kind is not NodeKind.DIR:
+        if d in keep or state.node(d).kind is not NodeKind.DIR:
             continue
         left = {name for name in state.children.get(d, frozenset())
                 if f"{d}/{name}" not in removed and f"{d}/{name}" not in rmdirs}
         if not left:
             rmdirs.append(d)
+    return rmdirs
+
+
+def _changed_through_static(target: Target | None, old_manifest: Manifest | None,
+                            puts: list[PlanAction]) -> tuple[str, ...]:
+    """Managed links whose content changes with the /etc/static flip (for the plan text)."""
+    before = old_manifest.etc if old_manifest else {}
+    relinked = {a.path for a in puts if isinstance(a, PutLink)}
+    return tuple(sorted(
+        p for p, e in (target.manifest.etc.items() if target else ())
+        if not e.is_copy and p in before and before[p].store != e.store and p not in relinked))
+
+
+def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
+             old_manifest: Manifest | None = None) -> list[PlanAction]:
+    """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else.
+    `old_manifest` (what is live now) only serves to name links whose content changes."""
+    old = state.ledger or Ledger()
+    managed = old.files
+    want = desired_etc(target.manifest) if target else {}
+    needed = {a for p in want for a in ancestors(p)}
+    mkdirs, early_removals, conflicts, gone = _dirs(state, needed, managed)
+    puts = _puts(state, want, managed, gone, conflicts)
+    if conflicts and not backup:
+        raise _conflict_error(sorted(conflicts))
+    stale = sorted(p for p in managed if p not in want and p not in early_removals
+                   and state.node(p).kind in (NodeKind.LINK, NodeKind.FILE))
+    made = set(old.dirs) | set(mkdirs)
+    rmdirs = _rmdirs(state, made, needed | set(mkdirs), set(stale) | set(early_removals))
     kept_dirs = {d for d in made if d not in rmdirs
                  and (d in mkdirs or state.node(d).kind is NodeKind.DIR)}
-
     files = [(Kind.COPY if isinstance(w, CopyWant) else Kind.LINK, p) for p, w in want.items()]
     toplevel = str(Layout.store_dir / target.toplevel) if target else None
     final = make_ledger(toplevel, files, kept_dirs)
     static = static_target(target.toplevel) if target else None
 
-    body: list[PlanAction] = []
-    body += [Remove(p) for p in early_removals]
-    body += asides
+    body: list[PlanAction] = [Remove(p) for p in early_removals]
+    body += [MoveAside(c, f"{c}.genman-backup-{state.now}") for c in sorted(conflicts)]
     body += [MakeDir(d) for d in mkdirs]
     if state.static_target != static:
-        before = old_manifest.etc if old_manifest else {}
-        changed = tuple(sorted(
-            p for p, e in (target.manifest.etc.items() if target else ())
-            if not e.is_copy and p in before and before[p].store != e.store
-            and not any(isinstance(a, PutLink) and a.path == p for a in puts)))
-        body.append(FlipStatic(static, changed))
+        body.append(FlipStatic(static, _changed_through_static(target, old_manifest, puts)))
     body += puts
     body += [Remove(p) for p in stale]
     body += [RemoveDir(d) for d in rmdirs]
     profile = PATH_PROFILE if target else None
     if state.path_profile != profile:
         body.append(WritePathProfile(profile))
+    return _with_ledger(state, old, final, toplevel, body, final_gone=target is None)
 
-    if not body and state.ledger == (final if target else None):
+
+def _with_ledger(state: SystemState, old: Ledger, final: Ledger, toplevel: str | None,
+                 body: list[PlanAction], *, final_gone: bool) -> list[PlanAction]:
+    """The ledger grows to old ∪ new before `body`, and is exactly the new one after."""
+    if not body and state.ledger == (None if final_gone else final):
         return []
     actions: list[PlanAction] = []
     if body:
@@ -317,7 +339,7 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
         if pending != state.ledger:
             actions.append(WriteLedger(pending, final=False))
     actions += body
-    if target is None and not final.dirs:
+    if final_gone and not final.dirs:
         actions.append(WriteLedger(None, final=True))
     else:
         actions.append(WriteLedger(final, final=True))
@@ -325,6 +347,15 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
 
 
 # ---------------------------------------------------------------- the whole plan
+
+
+class Keep(Enum):
+    """Request.default: leave the default link as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 @dataclass(frozen=True)
@@ -335,12 +366,11 @@ class Request:
 
     target: Target | None
     activate: bool
-    default: int | str | None = "keep"
+    default: int | Keep | None = Keep.KEEP
     backup: bool = False
     boot: BootPlan | None = None  # written before the default flips
 
 
-KEEP = "keep"
 
 
 def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> Plan:
@@ -358,8 +388,7 @@ def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> P
         actions += after
     if request.boot is not None:
         actions.append(BootEntries(request.boot))
-    if request.default != KEEP and state.markers.default != request.default:
-        assert request.default is None or isinstance(request.default, int)
+    if request.default is not KEEP and state.markers.default != request.default:
         actions.append(SetStateLink(StateLink.DEFAULT, request.default))
     return Plan(tuple(actions))
 

@@ -23,11 +23,10 @@ from pathlib import Path, PurePosixPath
 from genman import fsutil
 from genman.errors import GenmanError
 from genman.hashcache import CHUNK, HashCache
-from genman.layout import Layout
+from genman.layout import Layout, is_store_name
 
 HASH_LEN = 32
 _NAME_OK = re.compile(r"[^A-Za-z0-9+._?=-]")
-_STORE_NAME = re.compile(r"^[0-9a-f]{32}-")
 
 
 def stored_mode(mode: int) -> int:
@@ -42,10 +41,6 @@ def clean_name(name: str) -> str:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:HASH_LEN]
-
-
-def is_store_name(name: str) -> bool:
-    return bool(_STORE_NAME.match(name))
 
 
 class Store:

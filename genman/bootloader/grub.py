@@ -21,12 +21,12 @@ from genman.bootloader.model import Action, BootEntry, Kind, Phase, RunCommand, 
 from genman.bootloader.probe import BootTarget, FsInfo
 from genman.context import Options
 from genman.errors import GenmanError
+from genman.layout import store_names_in
 
 MENU_DIR = PurePosixPath("/boot/genman")
 HOOK = PurePosixPath("/etc/grub.d/09_genman")
 OLDER_ID = "genman-older"
 _ID = re.compile(r"--id\s+'?genman-([1-9][0-9]*)'?")
-_STORE_NAME = re.compile(r"[0-9a-f]{32}-[A-Za-z0-9+._?=-]+")
 _SAVED = re.compile(r"""^\s*GRUB_DEFAULT\s*=\s*["']?saved["']?\s*$""", re.M)
 ENV_SIZE = 1024
 ENV_HEADER = "# GRUB Environment Block\n"
@@ -82,7 +82,7 @@ def entry_id(menu: str, number: int) -> str:
 
 
 def referenced(menu: str) -> set[str]:
-    return set(_STORE_NAME.findall(menu))
+    return store_names_in(menu)
 
 
 # ------------------------------------------------------------------ grubenv

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,9 +15,8 @@ from genman.bootloader.base import BootFiles, BootOnceRecord, BootState, kernel_
 from genman.bootloader.entries import GenBoot
 from genman.bootloader.probe import BootTarget, Probe
 from genman.context import Options
+from genman.layout import is_store_name
 from genman.probe import boot_id
-
-BOOT_FILE = re.compile(r"^[0-9a-f]{32}-[A-Za-z0-9+._?=-]+$")
 
 
 def _read(path: Path) -> str | None:
@@ -64,7 +62,7 @@ def _boot_files(d: Path) -> dict[str, int]:
     existing: dict[str, int] = {}
     try:
         for entry in os.scandir(d):
-            if BOOT_FILE.match(entry.name) and entry.is_file(follow_symlinks=False):
+            if is_store_name(entry.name) and entry.is_file(follow_symlinks=False):
                 existing[entry.name] = entry.stat().st_size
     except OSError:
         pass

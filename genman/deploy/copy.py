@@ -23,7 +23,7 @@ from typing import IO
 from genman import fsutil
 from genman.errors import GenmanError
 from genman.hashcache import CHUNK
-from genman.store import is_store_name
+from genman.layout import is_store_name
 
 INDEX = "genman-index.json"
 
