@@ -99,20 +99,43 @@ def test_sigkill_at_random_moments(
     scenario: tuple[Path, Path, dict[str, Any], dict[str, Any]], tmp_path: Path, genman: Any
 ) -> None:
     base, profile, old, new = scenario
-    probe = copy_root(base, tmp_path / "timing")
-    t0 = time.monotonic()
-    subprocess.run(genman_cmd(probe, "switch", profile), env=env(), cwd=REPO,
-                   capture_output=True, check=True)
-    duration = time.monotonic() - t0
+    start, end = _switch_window(copy_root(base, tmp_path / "timing"), profile)
     rng = random.Random(20240611)
     seen = []
     for i in range(RANDOM_RUNS):
         work = copy_root(base, tmp_path / f"r{i}")
         proc = subprocess.Popen(genman_cmd(work, "switch", profile), env=env(), cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Mostly late: the first part of a run is interpreter start-up and the build.
-        time.sleep(duration * rng.uniform(0.2, 1.05))
+        # Every other kill once the journal is there, within the measured length of a
+        # switch's execution; the rest anywhere from start-up and the build to the end.
+        if i % 2:
+            journal = work / "var/lib/genman/journal.json"
+            while not journal.exists() and proc.poll() is None:
+                time.sleep(0.0005)
+            time.sleep(rng.uniform(0, end - start))
+        else:
+            time.sleep(rng.uniform(0.2 * end, 1.05 * end))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        seen.append(recover_and_check(work, old, new, profile, genman))
-    assert len(seen) == RANDOM_RUNS
+        interrupted = (work / "var/lib/genman/journal.json").exists()
+        seen.append((interrupted, recover_and_check(work, old, new, profile, genman)))
+    # Kills landed inside a switch (a journal left), and recovery then brought back the old
+    # generation every time: the journal goes only after the last step.
+    assert any(interrupted for interrupted, _ in seen), "no kill landed inside a switch"
+    assert all(which == "old" for interrupted, which in seen if interrupted)
+
+
+def _switch_window(work: Path, profile: Path) -> tuple[float, float]:
+    """Seconds from start to when the journal appears, and to when the switch ends."""
+    journal = work / "var/lib/genman/journal.json"
+    t0 = time.monotonic()
+    proc = subprocess.Popen(genman_cmd(work, "switch", profile), env=env(), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = None
+    while proc.poll() is None:
+        if first is None and journal.exists():
+            first = time.monotonic() - t0
+        time.sleep(0.0005)
+    end = time.monotonic() - t0
+    assert proc.returncode == 0
+    return (first if first is not None else 0.8 * end), end

@@ -28,7 +28,12 @@ from tests.helpers import (
 )
 
 BUSYBOX = shutil.which("busybox")
-pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _busybox() -> None:
+    if BUSYBOX is None:
+        pytest.fail("busybox is not installed: tools/bootstrap.sh --test installs it")
 
 
 def toplevel_host(root: Path, number: int) -> Path:
@@ -169,7 +174,7 @@ def test_init_after_an_interrupted_switch(tmp_path: Path, genman: Any, real_init
 
 def test_rendered_scripts_pass_shellcheck(tmp_path: Path, genman: Any) -> None:
     if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed")
+        pytest.fail("shellcheck is not installed: tools/bootstrap.sh --test installs it")
     root = make_root(tmp_path)
     profiles = write_profiles(tmp_path)
     assert genman("--root", root, "build", profiles[1]).code == 0

@@ -32,6 +32,8 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
+# The real bootctl for the systemd-boot tests, unpacked into a cache (never installed).
+[ "$want_test" = "--test" ] && sh "$here/tools/fetch-bootctl.sh" >/dev/null
 
 # Prefer Debian's interpreter: it is what the hosts run. Fall back to whatever python3 is first.
 py=/usr/bin/python3
