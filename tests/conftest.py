@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PROFILE, write_tree
+
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -137,3 +139,23 @@ def genman(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def example(tmp_path: Path, root: Path) -> Path:
+    write_tree(tmp_path / "p", {
+        "profile.toml": PROFILE,
+        "bird.conf.j2": "router id 172.18.{{ idx }}.1;\n",
+        "sites/a.conf": "a\n",
+        "sites/b.conf": "b\n",
+        "pkg/bin/hello": "#!/bin/sh\necho hello\n",
+        "pkg/sbin/ctl": "#!/bin/sh\n",
+    })
+    for exe in ("pkg/bin/hello", "pkg/sbin/ctl"):
+        (tmp_path / "p" / exe).chmod(0o755)
+    (root / "boot").mkdir()
+    (root / "boot/vmlinuz-6.1.0-28-amd64").write_bytes(b"kernel")
+    (root / "boot/initrd.img-6.1.0-28-amd64").write_bytes(b"initrd")
+    (root / "lib/modules/6.1.0-28-amd64/kernel").mkdir(parents=True)
+    (root / "lib/modules/6.1.0-28-amd64/kernel/x.ko").write_bytes(b"module")
+    return tmp_path / "p/profile.toml"

@@ -221,3 +221,35 @@ def install_systemd_boot(root: Path) -> Path:
     (esp / "EFI/systemd").mkdir(parents=True)
     (esp / "EFI/systemd/systemd-bootx64.efi").write_bytes(b"MZ")
     return esp
+
+
+def write_tree(base: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = base / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+# The example profile of the generation and CLI tests (the `example` fixture writes it).
+PROFILE = """
+[system]
+hostname = "fra1"
+description = "edge router"
+[vars]
+idx = 3
+[kernel]
+image = "latest"
+params = ["console=ttyS0"]
+[packages]
+tools = "pkg"
+[etc."bird/bird.conf"]
+template = "bird.conf.j2"
+mode = "0640"
+group = "bird"
+[etc.motd]
+text = "hello\\n"
+[etc."nginx/sites"]
+source = "sites/"
+[services.bird]
+restart_triggers = ["bird/bird.conf"]
+"""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_bootloader_common import BOOTCTL_CACHE, Sandbox
+from tests.bootsandbox import BOOTCTL_CACHE, Sandbox
 
 HOST_GRUB_D = Path("/etc/grub.d")
 MACHINE_ID = "0123456789abcdef0123456789abcdef"

@@ -20,8 +20,8 @@ import pytest
 from genman import bootline, generation
 from genman.errors import GenmanError
 from genman.layout import Layout
+from tests.bootsandbox import find_bootctl, tmpfs
 from tests.conftest import Run
-from tests.test_bootloader_common import find_bootctl, tmpfs
 
 SEED = 1103
 RANDOM_RUNS = 40

@@ -15,7 +15,7 @@ from genman.bootloader.probe import FsInfo, Mount, Probe, detect, read_mounts
 from genman.context import BootloaderChoice, Options
 from genman.errors import GenmanError
 from genman.layout import Layout
-from tests.test_bootloader_common import Sandbox
+from tests.bootsandbox import Sandbox
 
 MOUNTINFO = """\
 22 1 252:2 / / rw,relatime shared:1 - ext4 /dev/vda2 rw

@@ -9,7 +9,7 @@ import pytest
 from genman import operations
 from genman.cli import cli
 from tests.conftest import Run
-from tests.test_generation import PROFILE, example  # noqa: F401 - fixture
+from tests.helpers import PROFILE
 
 COMMANDS = sorted(cli.commands)
 
@@ -29,7 +29,7 @@ def test_every_command_help_has_an_example(command: str, genman: Callable[..., R
     assert "Example" in r.out, f"`genman {command} --help` shows no example"
 
 
-def test_list_generations_json_has_every_field(example: Path, root: Path,  # noqa: F811
+def test_list_generations_json_has_every_field(example: Path, root: Path,
                                                genman: Callable[..., Run]) -> None:
     assert genman("--root", root, "build", example).code == 0
     example.write_text(PROFILE.replace("idx = 3", "idx = 4"))
@@ -50,7 +50,7 @@ def test_list_generations_json_has_every_field(example: Path, root: Path,  # noq
         assert "T" in row["created"]
 
 
-def test_table_fits_80_columns(example: Path, root: Path,  # noqa: F811
+def test_table_fits_80_columns(example: Path, root: Path,
                                genman: Callable[..., Run]) -> None:
     example.write_text(PROFILE.replace('"edge router"', '"' + "a very long description " * 5 + '"'))
     genman("--root", root, "build", example)
@@ -68,7 +68,7 @@ def test_empty_list_says_how_to_start(root: Path, genman: Callable[..., Run]) ->
     assert json.loads(genman("--root", root, "list-generations", "--json").out) == []
 
 
-def test_diff_shows_changed_files(example: Path, root: Path,  # noqa: F811
+def test_diff_shows_changed_files(example: Path, root: Path,
                                   genman: Callable[..., Run]) -> None:
     genman("--root", root, "build", example)
     example.write_text(PROFILE.replace("idx = 3", "idx = 4").replace('text = "hello\\n"', "")

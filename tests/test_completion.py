@@ -15,7 +15,7 @@ import pytest
 
 from genman.cli import cli
 from genman.completion import generation_numbers
-from tests.test_bootloader_common import Sandbox
+from tests.bootsandbox import Sandbox
 
 
 def completion_script(shell: str) -> str:

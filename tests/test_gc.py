@@ -13,7 +13,7 @@ from genman import generation
 from genman.bootloader import execute_boot, plan_boot
 from genman.gc import plan_store
 from genman.layout import Layout
-from tests.test_bootloader_common import Sandbox
+from tests.bootsandbox import Sandbox
 
 
 @pytest.fixture

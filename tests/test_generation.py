@@ -11,50 +11,7 @@ from genman import generation, profile, store
 from genman.layout import Layout
 from genman.manifest import Manifest
 from tests.conftest import Run
-from tests.test_profile import write_tree
-
-PROFILE = """
-[system]
-hostname = "fra1"
-description = "edge router"
-[vars]
-idx = 3
-[kernel]
-image = "latest"
-params = ["console=ttyS0"]
-[packages]
-tools = "pkg"
-[etc."bird/bird.conf"]
-template = "bird.conf.j2"
-mode = "0640"
-group = "bird"
-[etc.motd]
-text = "hello\\n"
-[etc."nginx/sites"]
-source = "sites/"
-[services.bird]
-restart_triggers = ["bird/bird.conf"]
-"""
-
-
-@pytest.fixture
-def example(tmp_path: Path, root: Path) -> Path:
-    write_tree(tmp_path / "p", {
-        "profile.toml": PROFILE,
-        "bird.conf.j2": "router id 172.18.{{ idx }}.1;\n",
-        "sites/a.conf": "a\n",
-        "sites/b.conf": "b\n",
-        "pkg/bin/hello": "#!/bin/sh\necho hello\n",
-        "pkg/sbin/ctl": "#!/bin/sh\n",
-    })
-    for exe in ("pkg/bin/hello", "pkg/sbin/ctl"):
-        (tmp_path / "p" / exe).chmod(0o755)
-    (root / "boot").mkdir()
-    (root / "boot/vmlinuz-6.1.0-28-amd64").write_bytes(b"kernel")
-    (root / "boot/initrd.img-6.1.0-28-amd64").write_bytes(b"initrd")
-    (root / "lib/modules/6.1.0-28-amd64/kernel").mkdir(parents=True)
-    (root / "lib/modules/6.1.0-28-amd64/kernel/x.ko").write_bytes(b"module")
-    return tmp_path / "p/profile.toml"
+from tests.helpers import PROFILE
 
 
 def build(path: Path, root: Path) -> generation.BuildResult:

@@ -16,7 +16,7 @@ from genman.bootloader import plan_boot as plan_with_probe
 from genman.bootloader.model import BootEntry
 from genman.bootloader.probe import Mount, Probe
 from genman.context import Options
-from tests.test_bootloader_common import Sandbox, grub_opts
+from tests.bootsandbox import Sandbox, grub_opts
 
 GOLDEN = Path(__file__).parent / "golden"
 UUID = "0b9a3c1e-5d4f-4e2a-9c8b-7a6f5e4d3c2b"

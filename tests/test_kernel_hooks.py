@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_bootloader_common import Sandbox
+from tests.bootsandbox import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 POSTINST = REPO / "kernel/postinst.d/zz-genman"

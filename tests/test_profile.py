@@ -14,13 +14,7 @@ from genman import profile
 from genman.errors import GenmanError
 from genman.layout import Layout
 from tests.conftest import Run
-
-
-def write_tree(base: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        p = base / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+from tests.helpers import write_tree
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from genman.bootloader import execute_boot, plan_boot
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.prune import parse_age
-from tests.test_bootloader_common import Sandbox, snapshot
+from tests.bootsandbox import Sandbox, snapshot
 
 
 @pytest.fixture

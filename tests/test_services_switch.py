@@ -71,7 +71,7 @@ def live(tmp_path: Path, mocker: MockerFixture, genman: Any, monkeypatch: pytest
          ) -> Callable[[str, str, dict[str, str], set[str], str], tuple[FakeInit, Any]]:
     """(old profile, new profile, files beside them, running units, init) -> (fake, result
     of switching from old to new)."""
-    from tests.test_activation import make_root
+    from tests.helpers import make_root
 
     mocker.patch.object(Layout, "is_live", new_callable=PropertyMock, return_value=True)
     monkeypatch.setenv("GENMAN_SERVICE_SETTLE", "0")

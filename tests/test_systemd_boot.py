@@ -14,7 +14,7 @@ import pytest
 from genman.bootloader import entry_numbers, execute_boot, plan_boot, systemd_boot
 from genman.bootloader.model import BootEntry
 from genman.errors import GenmanError
-from tests.test_bootloader_common import (
+from tests.bootsandbox import (
     Sandbox,
     find_bootctl,
     snapshot,

@@ -1,4 +1,4 @@
-"""Helpers shared by the bootloader, GRUB, systemd-boot and prune tests (no tests here)."""
+"""The bootloader sandbox the bootloader, GRUB, systemd-boot, prune and gc tests share."""
 
 from __future__ import annotations
 
