@@ -243,3 +243,15 @@ def test_dry_run_prints_the_plan_and_touches_nothing(net: Net) -> None:
         "phase 2: ams1, lon1",
     ]
     assert [t.sessions() for t in net.targets] == [1, 1, 1]  # only wait_ready's
+
+
+def test_a_target_without_genman_gets_one_clear_line(net: Net) -> None:
+    inv = write_fleet(net)
+    inv.write_text(inv.read_text().replace(
+        "[hosts.lon1]\n", '[hosts.lon1]\ngenman = "/opt/nowhere/genman"\n'))
+    code, rows, _ = deploy(net, inv)
+    assert code == 6
+    res = by_host(rows)
+    assert res["lon1"]["result"] == "failed"
+    assert res["lon1"]["detail"] == "facts: genman (or python3) is not installed on the target"
+    assert res["fra1"]["result"] == "switched" and res["ams1"]["result"] == "switched"
