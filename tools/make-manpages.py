@@ -69,7 +69,6 @@ def page(name: str, ctx: click.Context, command: click.Command, see_also: list[s
     parent = ctx.parent.command_path if ctx.parent else ""
     lines = [
         f'.TH {esc(title)} {SECTION} "" "genman {__version__}" "{MANUAL}"',
-        ".nh",  # no hyphenation: a command name broken across lines cannot be searched for
         ".SH NAME",
         f"{esc(name)} \\- {esc(short)}",
         ".SH SYNOPSIS",
