@@ -241,6 +241,12 @@ def test_dry_run_prints_the_plan_and_touches_nothing(net: Net) -> None:
         "each host: facts -> build -> copy -> activate -> confirm",
         "phase 1 (canary: the rest only if all of these succeed): fra1",
         "phase 2: ams1, lon1",
+        f"fra1: root@10.231.1.2, root {net.targets[0].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
+        f"ams1: root@10.231.2.2, root {net.targets[1].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
+        f"lon1: root@10.231.3.2, root {net.targets[2].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
     ]
     assert [t.sessions() for t in net.targets] == [1, 1, 1]  # only wait_ready's
 
