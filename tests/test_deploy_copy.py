@@ -81,3 +81,19 @@ def test_remote_command_is_quoted(tmp_path: Path) -> None:
     conn = Connection(host, tmp_path)
     assert conn.argv(conn.genman("remote", "facts"))[-1] == (
         "genman --root '/srv/my root; rm -rf /' remote facts")
+
+
+def test_remote_failures_read_as_one_line() -> None:
+    from genman.deploy.ssh import remote_failure
+    from genman.process import Result
+
+    e = remote_failure(Result(("ssh",), 127, "", "sh: 1: genman: not found\n"), "facts")
+    assert e.message == "facts: genman (or python3) is not installed on the target"
+    tb = ("Traceback (most recent call last):\n  File ...\n"
+          "ModuleNotFoundError: No module named 'jinja2'\n")
+    e = remote_failure(Result(("ssh",), 1, "", tb), "facts")
+    assert e.message == "facts: the target's python3 lacks the module jinja2"
+    assert e.hint == "apt install python3-jinja2 on the target"
+    e = remote_failure(Result(("ssh",), 1, "", "error: store path x is missing\nhint: y\n"),
+                       "activate")
+    assert e.message == "activate: store path x is missing"

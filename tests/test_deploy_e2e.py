@@ -19,16 +19,25 @@ GENMAN = str(Path(sys.executable).with_name("genman"))
 NAMES = ["fra1", "ams1", "lon1"]
 
 
-@pytest.fixture
-def net(tmp_path: Path) -> Iterator[Net]:
-    n = make_net(tmp_path)
+def started(tmp: Path, names: list[str]) -> Iterator[Net]:
+    n = make_net(tmp)
     try:
-        for name in NAMES:
+        for name in names:
             n.add(name)
         n.wait_ready()
         yield n
     finally:
         n.close()
+
+
+@pytest.fixture
+def net(tmp_path: Path) -> Iterator[Net]:
+    yield from started(tmp_path, NAMES)
+
+
+@pytest.fixture
+def net10(tmp_path: Path) -> Iterator[Net]:
+    yield from started(tmp_path, [f"node{i}" for i in range(1, 11)])
 
 
 def write_fleet(net: Net, extra: str = "") -> Path:
@@ -40,7 +49,8 @@ def write_fleet(net: Net, extra: str = "") -> Path:
         '[system]\ndescription = "edge"\n[vars]\nltnet_index = 0\nospf_cost = 1\n'
         'ltnet_prefix_v4 = "172.18.0"\n'
         '[etc."bird/bird.conf"]\ntemplate = "bird.conf.j2"\nmode = "0640"\ngroup = "bird"\n'
-        '[etc.motd]\ntext = "AS{{ 4225470000 + ltnet_index }}\\n"\n')
+        '[etc.motd]\ntext = "AS{{ 4225470000 + ltnet_index }}\\n"\n'
+        '[etc.issue]\ntext = "Debian GNU/Linux\\n"\n')
     opts = json.dumps(net.ssh_options())
     lines = [f"[defaults]\nssh_user = \"root\"\nssh_options = {opts}\ngenman = \"{GENMAN}\"\n",
              "[groups.edge]\nvars = { ospf_cost = 10 }\n"]
@@ -103,6 +113,24 @@ def test_parallel_deploy_with_per_host_vars_then_nothing_to_copy(net: Net) -> No
         assert by_host(rows)[name]["result"] == "unchanged"
         assert by_host(rows)[name]["copied"] == 0
     assert "copying" not in err and "activating" not in err
+
+
+def test_ten_hosts_at_once(net10: Net) -> None:
+    inv = write_fleet(net10)
+    code, rows, err = deploy(net10, inv, "--limit", "10")
+    assert code == 0, json.dumps(rows) + err
+    assert [r["result"] for r in rows] == ["switched"] * 10
+    for i, t in enumerate(net10.targets, 1):
+        assert etc(net10, t.name, "bird/bird.conf") == (
+            f"router id 172.18.{i}.1;\n# ospf cost 10 on {t.name}\n")
+    # all ten started before any was done gathering facts and building
+    first = err.splitlines()[:10]
+    assert all(line.endswith(": facts") for line in first), err
+    # in the deployer's store, what differs per host is there ten times, what the hosts
+    # share once
+    store = net10.tmp / "cache/genman/deploy/var/lib/genman/store"
+    assert len([p for p in store.iterdir() if p.name.endswith("-motd")]) == 10
+    assert len([p for p in store.iterdir() if p.name.endswith("-issue")]) == 1
 
 
 def test_unreachable_host_gives_exit_6_while_the_others_switch(net: Net) -> None:
@@ -213,5 +241,23 @@ def test_dry_run_prints_the_plan_and_touches_nothing(net: Net) -> None:
         "each host: facts -> build -> copy -> activate -> confirm",
         "phase 1 (canary: the rest only if all of these succeed): fra1",
         "phase 2: ams1, lon1",
+        f"fra1: root@10.231.1.2, root {net.targets[0].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
+        f"ams1: root@10.231.2.2, root {net.targets[1].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
+        f"lon1: root@10.231.3.2, root {net.targets[2].root}, profile {inv.parent}/profile.toml",
+        "  vars: ltnet_index, ltnet_prefix_v4, ospf_cost",
     ]
     assert [t.sessions() for t in net.targets] == [1, 1, 1]  # only wait_ready's
+
+
+def test_a_target_without_genman_gets_one_clear_line(net: Net) -> None:
+    inv = write_fleet(net)
+    inv.write_text(inv.read_text().replace(
+        "[hosts.lon1]\n", '[hosts.lon1]\ngenman = "/opt/nowhere/genman"\n'))
+    code, rows, _ = deploy(net, inv)
+    assert code == 6
+    res = by_host(rows)
+    assert res["lon1"]["result"] == "failed"
+    assert res["lon1"]["detail"] == "facts: genman (or python3) is not installed on the target"
+    assert res["fra1"]["result"] == "switched" and res["ams1"]["result"] == "switched"

@@ -187,3 +187,11 @@ def test_the_example_inventory_loads() -> None:
     assert [h.name for h in inv.hosts] == ["fra1", "ams1"]
     assert all(h.profile.is_file() for h in inv.hosts)
     assert inv.hosts[1].vars["ospf_cost"] == 10 and inv.hosts[1].root == "/mnt"
+
+
+def test_extensionless_inventories(tmp_path: Path) -> None:
+    yml = inventory.load(write(tmp_path / "a/hosts", "# fleet\n" + YAML))
+    assert [h.name for h in yml.hosts] == ["fra1", "ams1"]
+    ini = inventory.load(write(tmp_path / "b/hosts", "# fleet\nfra1\nams1 ansible_port=22\n"))
+    assert [h.name for h in ini.hosts] == ["fra1", "ams1"] and ini.hosts[1].port == 22
+    assert inventory.load(tmp_path / "b").hosts == ini.hosts  # a directory holding one

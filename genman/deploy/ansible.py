@@ -244,6 +244,15 @@ def _settings(file: Path, host: str, v: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
+def _looks_like_yaml(text: str) -> bool:
+    """An extensionless inventory is YAML when it parses as a mapping of groups."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return isinstance(data, dict) and all(isinstance(v, dict | None) for v in data.values())
+
+
 def load(path: Path) -> Inventory:
     """An inventory file, or a directory holding hosts / hosts.yml / inventory.ini ..."""
     file = path
@@ -256,10 +265,8 @@ def load(path: Path) -> Inventory:
                               hint="name one of: " + ", ".join(names))
         file = found[0]
     text = file.read_text()
-    is_yaml = file.suffix in YAML_SUFFIXES or (
-        not file.suffix and not text.lstrip().startswith("[") and ":" in text.split("\n", 1)[0]
-        and "=" not in text.split("\n", 1)[0])
-    p = parse_yaml(file) if is_yaml else parse_ini(file, text)
+    p = parse_yaml(file) if file.suffix in YAML_SUFFIXES or (
+        file.suffix != ".ini" and _looks_like_yaml(text)) else parse_ini(file, text)
     base = file.parent
     hosts = []
     for name in p.order:

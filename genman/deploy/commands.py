@@ -69,7 +69,7 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
         if as_json:
             click.echo(json.dumps(plan.to_dict(), indent=2))
         else:
-            click.echo("\n".join(plan.describe()))
+            click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
         return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
     try:

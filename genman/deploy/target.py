@@ -21,6 +21,7 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.lock import locked
+from genman.store import is_store_name
 
 Progress = Callable[[str], None]
 CONFIRM_EXIT_REVERTED = 5
@@ -72,7 +73,8 @@ def facts(layout: Layout, confirm: bool) -> dict[str, Any]:
 
 def has(layout: Layout, names: Iterable[str]) -> list[str]:
     store = layout.host(layout.store_dir)
-    return [n for n in names if "/" not in n and os.path.lexists(store / n)]
+    return [n for n in names if is_store_name(n) and "/" not in n
+            and os.path.lexists(store / n)]
 
 
 def receive(layout: Layout, stream: IO[bytes]) -> list[str]:
@@ -88,7 +90,8 @@ def register(layout: Layout, toplevel: str) -> int:
     """The generation number of a received toplevel: the newest one when it is that
     toplevel already, else a new one (caller holds the lock)."""
     store = layout.host(layout.store_dir)
-    if "/" in toplevel or not (store / toplevel / "manifest.json").is_file():
+    if not is_store_name(toplevel) or "/" in toplevel or \
+            not (store / toplevel / "manifest.json").is_file():
         raise GenmanError(f"store path {toplevel} is missing or incomplete on the target")
     refs = (store / toplevel / "references").read_text().split()
     missing = [r for r in refs if not os.path.lexists(store / r)]
