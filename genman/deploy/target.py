@@ -21,7 +21,7 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.lock import locked
-from genman.store import is_store_name
+from genman.layout import is_store_name
 
 Progress = Callable[[str], None]
 CONFIRM_EXIT_REVERTED = 5
