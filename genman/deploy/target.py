@@ -19,9 +19,8 @@ from typing import IO, Any
 from genman import fsutil, generation, status
 from genman.context import Options
 from genman.errors import GenmanError
-from genman.layout import Layout
+from genman.layout import Layout, is_store_name
 from genman.lock import locked
-from genman.layout import is_store_name
 
 Progress = Callable[[str], None]
 CONFIRM_EXIT_REVERTED = 5
