@@ -19,6 +19,7 @@ from genman import generation, status
 from genman.bootloader import Pending
 from genman.context import Options
 from genman.errors import GenmanError
+from genman.etcwants import copy_sources, touched_paths
 from genman.execute import Outcome
 from genman.layout import Layout
 from genman.plan import (
@@ -27,9 +28,7 @@ from genman.plan import (
     Plan,
     Request,
     Target,
-    copy_sources,
     plan_switch,
-    touched_paths,
 )
 from genman.probe import probe
 from genman.services import InitSystem

@@ -70,3 +70,17 @@ def desired_etc(manifest: Manifest) -> dict[str, Want]:
             )
         want[path] = LinkWant(str(Layout.store_dir / svc.unit_file))
     return want
+
+
+def touched_paths(*manifests: Manifest | None) -> set[str]:
+    """The /etc paths a probe must look at for these generations."""
+    out: set[str] = set()
+    for m in manifests:
+        if m is not None:
+            out.update(desired_etc(m))
+    return out
+
+
+def copy_sources(*manifests: Manifest | None) -> set[str]:
+    return {w.store for m in manifests if m is not None
+            for w in desired_etc(m).values() if isinstance(w, CopyWant)}

@@ -391,17 +391,3 @@ def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> P
     if request.default is not KEEP and state.markers.default != request.default:
         actions.append(SetStateLink(StateLink.DEFAULT, request.default))
     return Plan(tuple(actions))
-
-
-def touched_paths(*manifests: Manifest | None) -> set[str]:
-    """The /etc paths a probe must look at for these generations."""
-    out: set[str] = set()
-    for m in manifests:
-        if m is not None:
-            out.update(desired_etc(m))
-    return out
-
-
-def copy_sources(*manifests: Manifest | None) -> set[str]:
-    return {w.store for m in manifests if m is not None
-            for w in desired_etc(m).values() if isinstance(w, CopyWant)}

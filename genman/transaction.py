@@ -25,10 +25,11 @@ from genman.bootloader.model import BootPlan
 from genman.channel import Say, quiet, warn
 from genman.context import Options
 from genman.errors import GenmanError
+from genman.etcwants import copy_sources, touched_paths
 from genman.execute import Outcome, crash_point, execute
 from genman.layout import Layout
 from genman.manifest import Manifest
-from genman.plan import Plan, Request, Target, copy_sources, plan_switch, touched_paths
+from genman.plan import Plan, Request, Target, plan_switch
 from genman.probe import boot_id, probe, read_ledger
 from genman.services import InitSystem
 from genman.services.state import service_query

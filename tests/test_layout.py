@@ -105,3 +105,15 @@ def test_ledger_entry_leaving_etc_deletes_nothing(root: Path, tmp_path: Path, ou
 def test_etc_path_problem(path: str, problem: str | None) -> None:
     found = etc_path_problem(path)
     assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_store_names_one_pattern() -> None:
+    from genman.layout import is_store_name, store_names_in
+
+    name = "0123456789abcdef0123456789abcdef-vmlinuz-6.1.0-28-amd64"
+    assert is_store_name(name)
+    assert not is_store_name(".genman-tmp-0123456789ab")
+    assert not is_store_name(name[1:])  # 31 hex digits
+    assert not is_store_name(name + "/x")
+    menu = f"linux /var/lib/genman/store/{name} root=x\ninitrd /EFI/genman/{'f' * 32}-i.img\n"
+    assert store_names_in(menu) == {name, f"{'f' * 32}-i.img"}
