@@ -105,6 +105,8 @@ def info(layout: Layout, number: int) -> GenerationInfo:
         with open(layout.host(layout.store_dir / toplevel / "summary.json"), "rb") as f:
             summary = json.loads(f.read())
     except (OSError, ValueError):
+        summary = None
+    if not isinstance(summary, dict):
         summary = {"description": "(damaged: summary unreadable)"}
     return GenerationInfo(number, toplevel, created, summary)
 
@@ -129,6 +131,8 @@ def list_generations(layout: Layout) -> list[GenerationInfo]:
                 with open(f"{store}/{toplevel}/summary.json", "rb") as f:
                     summary = json.loads(f.read())
             except (OSError, ValueError):
+                summary = None
+            if not isinstance(summary, dict):
                 summary = {"description": "(damaged: summary unreadable)"}
             summaries[toplevel] = summary
         out.append(GenerationInfo(number, toplevel, datetime.fromtimestamp(mtime, UTC), summary))
@@ -139,9 +143,39 @@ def read_manifest(layout: Layout, toplevel: str) -> Manifest:
     path = layout.host(layout.store_dir / toplevel / "manifest.json")
     try:
         return Manifest.from_json(path.read_text())
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         raise GenmanError(f"cannot read the manifest {path}: {e}",
                           hint="the store path is damaged; `genman prune` can drop it") from None
+
+
+def read_intact_manifest(layout: Layout, number: int, toplevel: str) -> Manifest:
+    """The manifest of a generation about to become live, refused when a store path it
+    needs is missing: /etc would be left with dangling links."""
+    manifest = read_manifest(layout, toplevel)
+    for name in sorted(manifest.references()):
+        if not os.path.lexists(layout.host(layout.store_path(name))):
+            raise GenmanError(
+                f"generation {number} is damaged: its store path {name} is missing",
+                hint="switch to another generation (`genman switch-generation N`) or rebuild "
+                "with `genman switch PROFILE`; `genman prune` removes the damaged one",
+            )
+    return manifest
+
+
+def store_damage(layout: Layout, number: int | None) -> list[str]:
+    """Warnings for the /etc files of generation `number` whose store copy was changed."""
+    if number is None:
+        return []
+    try:
+        manifest = manifest_of(layout, number)
+    except GenmanError as e:
+        return [e.message]
+    from genman.store import damaged_files
+
+    bad = damaged_files(layout, (e.store for e in manifest.etc.values()))
+    return [f"store path {layout.store_path(n)} (in /etc of generation {number}) no longer "
+            "matches its name: it was changed in place; remove it and `genman switch` the "
+            "profile to put the content back" for n in bad]
 
 
 def manifest_of(layout: Layout, number: int) -> Manifest:
@@ -412,16 +446,15 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
         toplevel = composed.toplevel
         number, new = number_for(layout, toplevel)
         added = len(batch.added)
-        if not new:
+        if not new and not added:
             batch.abort()
-            cache.save()
-            if profile.compiled is not None:
-                profile.compiled.save()
-            return BuildResult(number, toplevel, new=False, added=0)
-        progress(f"writing {added} new store paths")
+        elif added:  # for a reused generation: store paths it lost, put back
+            progress(f"writing {added} new store paths")
     cache.save()
     if profile.compiled is not None:
         profile.compiled.save()
+    if not new:
+        return BuildResult(number, toplevel, new=False, added=added)
     gens = layout.host(layout.generations_dir)
     gens.mkdir(parents=True, exist_ok=True)
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))

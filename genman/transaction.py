@@ -63,12 +63,10 @@ def store_name(toplevel_path: str | None) -> str | None:
 def read_journal(layout: Layout) -> Journal | None:
     path = layout.host(layout.journal)
     try:
-        text = path.read_text()
+        return Journal.from_json(path.read_text())
     except FileNotFoundError:
         return None
-    try:
-        return Journal.from_json(text)
-    except (ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
         raise GenmanError(
             f"the journal {path} of an interrupted genman run is damaged: {e}",
             hint="check /etc against `genman status`, then remove the journal",
