@@ -145,7 +145,9 @@ def read_manifest(layout: Layout, toplevel: str) -> Manifest:
         return Manifest.from_json(path.read_text())
     except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         raise GenmanError(f"cannot read the manifest {path}: {e}",
-                          hint="the store path is damaged; `genman prune` can drop it") from None
+                          hint="the store path is damaged: restore it, or make another "
+                          "generation the default and remove its link under "
+                          "/var/lib/genman/generations") from None
 
 
 def read_intact_manifest(layout: Layout, number: int, toplevel: str) -> Manifest:
@@ -418,7 +420,16 @@ def number_for(layout: Layout, toplevel: str) -> tuple[int, bool]:
     numbers = generation_numbers(layout)
     if numbers and toplevel_of(layout, numbers[-1]) == toplevel:
         return numbers[-1], False
-    return (numbers[-1] if numbers else 0) + 1, True
+    return max(numbers[-1] if numbers else 0, last_number(layout)) + 1, True
+
+
+def last_number(layout: Layout) -> int:
+    """The highest number ever given: a pruned generation's number is not handed out again
+    (a boot entry, a log or a pin may still speak of it)."""
+    try:
+        return int(layout.host(layout.last_generation).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -457,5 +468,7 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
         return BuildResult(number, toplevel, new=False, added=added)
     gens = layout.host(layout.generations_dir)
     gens.mkdir(parents=True, exist_ok=True)
+    if number > last_number(layout):
+        fsutil.atomic_write(layout.host(layout.last_generation), f"{number}\n")
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
     return BuildResult(number, toplevel, new=True, added=added)

@@ -112,7 +112,10 @@ def live_manifest(layout: Layout) -> Manifest | None:
     """The manifest whose /etc is live now, from the ledger (None: genman manages nothing)."""
     ledger = read_ledger(layout)
     name = store_name(ledger.toplevel) if ledger else None
-    return generation.read_manifest(layout, name) if name else None
+    try:
+        return generation.read_manifest(layout, name) if name else None
+    except GenmanError:  # a damaged live generation: the ledger alone says what to replace
+        return None
 
 
 def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = None) -> bool:
