@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from genman import fsutil, generation
+from genman import fsutil, generation, storemount
 from genman.bootloader import execute_boot, shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
@@ -170,10 +170,13 @@ def plan_store(opts: Options, retained: list[int]) -> StorePlan:
 
 def execute_store(opts: Options, plan: StorePlan) -> None:
     store = Store(opts.layout)
-    store.clean()
-    for name, _ in plan.paths:
-        fsutil.remove_tree(store.host(name))
-    if plan.paths:
+    if not plan.paths:
+        store.clean()
+        return
+    with storemount.writable(opts.layout):
+        store.clean()
+        for name, _ in plan.paths:
+            fsutil.remove_tree(store.host(name))
         fsutil.fsync_dir(store.dir)
 
 

@@ -150,36 +150,6 @@ def read_manifest(layout: Layout, toplevel: str) -> Manifest:
                           "/var/lib/genman/generations") from None
 
 
-def read_intact_manifest(layout: Layout, number: int, toplevel: str) -> Manifest:
-    """The manifest of a generation about to become live, refused when a store path it
-    needs is missing: /etc would be left with dangling links."""
-    manifest = read_manifest(layout, toplevel)
-    for name in sorted(manifest.references()):
-        if not os.path.lexists(layout.host(layout.store_path(name))):
-            raise GenmanError(
-                f"generation {number} is damaged: its store path {name} is missing",
-                hint="switch to another generation (`genman switch-generation N`) or rebuild "
-                "with `genman switch PROFILE`; `genman prune` removes the damaged one",
-            )
-    return manifest
-
-
-def store_damage(layout: Layout, number: int | None) -> list[str]:
-    """Warnings for the /etc files of generation `number` whose store copy was changed."""
-    if number is None:
-        return []
-    try:
-        manifest = manifest_of(layout, number)
-    except GenmanError as e:
-        return [e.message]
-    from genman.store import damaged_files
-
-    bad = damaged_files(layout, (e.store for e in manifest.etc.values()))
-    return [f"store path {layout.store_path(n)} (in /etc of generation {number}) no longer "
-            "matches its name: it was changed in place; remove it and `genman switch` the "
-            "profile to put the content back" for n in bad]
-
-
 def manifest_of(layout: Layout, number: int) -> Manifest:
     return read_manifest(layout, toplevel_of(layout, number))
 
@@ -450,9 +420,11 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     """Make generation N from a validated profile (caller holds the lock)."""
     cache = hash_cache(layout)
     store = Store(layout, cache)
-    store.clean()
     fsutil.clean_stray_temps(layout.host(layout.generations_dir))
-    with fsutil.umask(0o022), store.batch() as batch:
+    from genman import storemount
+
+    with storemount.writable(layout), fsutil.umask(0o022), store.batch() as batch:
+        store.clean()
         composed = compose(profile, layout, batch, progress)
         toplevel = composed.toplevel
         number, new = number_for(layout, toplevel)
