@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from genman import generation, status
+from genman import damage, generation, status
 from genman.bootloader import Pending
 from genman.context import Options
 from genman.errors import GenmanError
@@ -84,7 +84,7 @@ def _preview(opts: Options, profile_file: Path) -> tuple[Target, Pending | None]
 
 def _target(layout: Layout, number: int) -> Target:
     toplevel = generation.toplevel_of(layout, number)
-    return Target(number, toplevel, generation.read_manifest(layout, toplevel))
+    return Target(number, toplevel, damage.read_intact_manifest(layout, number, toplevel))
 
 
 def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
@@ -205,6 +205,7 @@ def status_report(opts: Options) -> dict[str, Any]:
     if read_journal(layout) is not None:
         warnings.append("an interrupted genman run left a journal; the next genman "
                         "command undoes it")
+    warnings += damage.store_damage(layout, m.active)
     return {"default": m.default, "active": m.active, "booted": m.booted,
             "pinned": sorted(m.pinned), "warnings": warnings}
 

@@ -35,7 +35,7 @@ def render(manifest: Manifest) -> dict[str, str]:
         i for i in FALLBACK_INITS if i != manifest.init
     ]
     ctx = {"manifest": manifest, "wants": "".join(links + copies),
-           "path_profile": PATH_PROFILE, "inits": inits}
+           "path_profile": PATH_PROFILE, "inits": inits, "store_dir": store}
     return {
         "init": templating.render_package("genman/init.sh.j2", **ctx),
         "activate": templating.render_package("genman/activate.sh.j2", **ctx),

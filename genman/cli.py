@@ -14,7 +14,7 @@ import click
 from genman import __version__
 from genman.completion import complete_if_asked, generation_numbers
 from genman.context import BootloaderChoice, Options
-from genman.errors import GenmanError
+from genman.errors import GenmanError, from_os_error
 from genman.layout import Layout
 
 EXIT_OK = 0
@@ -564,6 +564,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
+    except OSError as e:
+        if _debug(ctx):
+            traceback.print_exc()
+        known = from_os_error(e)
+        if known is None:
+            _fail(f"internal error: {type(e).__name__}: {e}",
+                  "this is a bug in genman; run again with --debug for the traceback", EXIT_BUG)
+        _fail(known.message, known.hint, known.exit_code)
     except Exception as e:  # noqa: BLE001 - the last line of defence: exit 3, no traceback
         if _debug(ctx):
             traceback.print_exc()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 
-from genman import fsutil, generation
+from genman import fsutil, generation, storemount
 from genman.bootloader import execute_boot, shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout, is_store_name, store_names_in
+from genman.ledger import Ledger
 from genman.session import session
 from genman.store import Store, store_size
 
@@ -44,9 +46,58 @@ class GcPlan:
         return {"store": self.store.bytes, **self.boot.freed()}
 
 
+_ONCE = re.compile(r"genman-([0-9]+)")
+# systemd-boot's one-shot entry, set by `bootctl set-oneshot` on a live system.
+_ONESHOT_VAR = "/sys/firmware/efi/efivars/LoaderEntryOneShot-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+
+
+def _read(path: os.PathLike[str] | str) -> str | None:
+    """A state file's text; None when absent. Unreadable bytes are kept as U+FFFD, so a
+    damaged file still names what it can (roots err on the side of keeping)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise GenmanError(f"cannot read {path}: {e.strerror}",
+                          hint="gc and prune stop rather than guess what is still needed; "
+                          "fix or remove that file") from None
+
+
+def boot_once_numbers(layout: Layout) -> set[int]:
+    """Generations a one-shot boot names: grubenv's next_entry, the file record under --root,
+    the LoaderEntryOneShot EFI variable."""
+    found: set[int] = set()
+    env = _read(layout.host("/boot/grub/grubenv")) or ""
+    for line in env.splitlines():
+        if line.startswith("next_entry="):
+            found |= {int(n) for n in _ONCE.findall(line)}
+    record = _read(layout.host(layout.boot_once_file)) or ""
+    found |= {int(n) for n in re.findall(r'"entry":\s*([0-9]+)', record)}
+    with contextlib.suppress(OSError):
+        var = layout.host(_ONESHOT_VAR).read_bytes()[4:].decode("utf-16-le", "replace")
+        found |= {int(n) for n in _ONCE.findall(var)}
+    return found
+
+
+def live_etc_names(layout: Layout) -> set[str]:
+    """Store names of the /etc that is live now, whatever /run says: /etc/static's target and
+    the ledger's toplevel (a machine booted through the distribution's own entry has no
+    /run/genman/active, but its /etc still points into the store)."""
+    names: set[str] = set()
+    with contextlib.suppress(OSError):
+        names |= store_names_in(os.readlink(layout.host(layout.etc_static)))
+    text = _read(layout.host(layout.ledger))
+    if text is not None:
+        names |= store_names_in(Ledger.parse(text, str(layout.ledger)).toplevel or "")
+    return names
+
+
 def _link_roots(layout: Layout) -> set[str]:
-    """Store names the active/booted links and a pending journal name."""
-    roots: set[str] = set()
+    """Store names of the default/active/booted links, the live /etc, one-shot boots and a
+    pending journal."""
+    roots = live_etc_names(layout)
     for link in (layout.active_link, layout.booted_link, layout.default_link):
         try:
             target = os.readlink(layout.host(link)).rstrip("/")
@@ -58,25 +109,55 @@ def _link_roots(layout: Layout) -> set[str]:
         elif base.isdigit():
             with contextlib.suppress(GenmanError):  # a dangling link protects nothing
                 roots.add(generation.toplevel_of(layout, int(base)))
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        roots |= store_names_in(layout.host(layout.journal).read_text())
+    for n in boot_once_numbers(layout):
+        with contextlib.suppress(GenmanError):
+            roots.add(generation.toplevel_of(layout, n))
+    roots |= store_names_in(_read(layout.host(layout.journal)) or "")
     return roots
 
 
+def _retained_toplevel(layout: Layout, number: int) -> str:
+    """A retained generation's toplevel, refused when it cannot be read: what it needs is
+    then unknown, and gc deletes nothing on a guess."""
+    try:
+        toplevel = generation.toplevel_of(layout, number)
+        generation.read_manifest(layout, toplevel)
+    except GenmanError as e:
+        raise GenmanError(
+            f"generation {number} cannot be read ({e.message}); gc and prune stop so that "
+            "nothing it needs is deleted",
+            hint=f"restore it, or drop it explicitly: make another generation the default "
+            f"(`genman switch-generation N`), remove {layout.generation(number)}, run gc",
+        ) from None
+    return toplevel
+
+
+def _references(layout: Layout, name: str) -> set[str]:
+    """What store path `name` needs: its references file, its manifest, and every store
+    name its links point at (any one of them being damaged or empty keeps the others)."""
+    host = layout.host(layout.store_dir / name)
+    found = store_names_in(_read(host / "references") or "") if host.is_dir() else set()
+    if host.is_dir() and os.path.lexists(host / "manifest.json"):
+        with contextlib.suppress(GenmanError):
+            found |= generation.read_manifest(layout, name).references()
+    for dirpath, dirnames, filenames in os.walk(host):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            if os.path.islink(p):
+                found |= store_names_in(os.readlink(p))
+    return {r for r in found if is_store_name(r)}
+
+
 def live_names(layout: Layout, numbers: list[int]) -> set[str]:
-    """Every store name needed by generations `numbers` and the link/journal roots."""
-    todo = {generation.toplevel_of(layout, n) for n in numbers} | _link_roots(layout)
+    """Every store name needed by generations `numbers` and the roots."""
+    todo = {_retained_toplevel(layout, n) for n in numbers} | _link_roots(layout)
     live: set[str] = set()
     while todo:
         name = todo.pop()
         if name in live:
             continue
         live.add(name)
-        try:
-            refs = layout.host(layout.store_dir / name / "references").read_text()
-        except (OSError, UnicodeDecodeError):
-            continue
-        todo |= {r for r in refs.split() if is_store_name(r)} - live
+        todo |= _references(layout, name) - live
     return live
 
 
@@ -89,10 +170,13 @@ def plan_store(opts: Options, retained: list[int]) -> StorePlan:
 
 def execute_store(opts: Options, plan: StorePlan) -> None:
     store = Store(opts.layout)
-    store.clean()
-    for name, _ in plan.paths:
-        fsutil.remove_tree(store.host(name))
-    if plan.paths:
+    if not plan.paths:
+        store.clean()
+        return
+    with storemount.writable(opts.layout):
+        store.clean()
+        for name, _ in plan.paths:
+            fsutil.remove_tree(store.host(name))
         fsutil.fsync_dir(store.dir)
 
 

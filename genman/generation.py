@@ -105,6 +105,8 @@ def info(layout: Layout, number: int) -> GenerationInfo:
         with open(layout.host(layout.store_dir / toplevel / "summary.json"), "rb") as f:
             summary = json.loads(f.read())
     except (OSError, ValueError):
+        summary = None
+    if not isinstance(summary, dict):
         summary = {"description": "(damaged: summary unreadable)"}
     return GenerationInfo(number, toplevel, created, summary)
 
@@ -129,6 +131,8 @@ def list_generations(layout: Layout) -> list[GenerationInfo]:
                 with open(f"{store}/{toplevel}/summary.json", "rb") as f:
                     summary = json.loads(f.read())
             except (OSError, ValueError):
+                summary = None
+            if not isinstance(summary, dict):
                 summary = {"description": "(damaged: summary unreadable)"}
             summaries[toplevel] = summary
         out.append(GenerationInfo(number, toplevel, datetime.fromtimestamp(mtime, UTC), summary))
@@ -139,9 +143,11 @@ def read_manifest(layout: Layout, toplevel: str) -> Manifest:
     path = layout.host(layout.store_dir / toplevel / "manifest.json")
     try:
         return Manifest.from_json(path.read_text())
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         raise GenmanError(f"cannot read the manifest {path}: {e}",
-                          hint="the store path is damaged; `genman prune` can drop it") from None
+                          hint="the store path is damaged: restore it, or make another "
+                          "generation the default and remove its link under "
+                          "/var/lib/genman/generations") from None
 
 
 def manifest_of(layout: Layout, number: int) -> Manifest:
@@ -384,7 +390,16 @@ def number_for(layout: Layout, toplevel: str) -> tuple[int, bool]:
     numbers = generation_numbers(layout)
     if numbers and toplevel_of(layout, numbers[-1]) == toplevel:
         return numbers[-1], False
-    return (numbers[-1] if numbers else 0) + 1, True
+    return max(numbers[-1] if numbers else 0, last_number(layout)) + 1, True
+
+
+def last_number(layout: Layout) -> int:
+    """The highest number ever given: a pruned generation's number is not handed out again
+    (a boot entry, a log or a pin may still speak of it)."""
+    try:
+        return int(layout.host(layout.last_generation).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -405,24 +420,27 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     """Make generation N from a validated profile (caller holds the lock)."""
     cache = hash_cache(layout)
     store = Store(layout, cache)
-    store.clean()
     fsutil.clean_stray_temps(layout.host(layout.generations_dir))
-    with fsutil.umask(0o022), store.batch() as batch:
+    from genman import storemount
+
+    with storemount.writable(layout), fsutil.umask(0o022), store.batch() as batch:
+        store.clean()
         composed = compose(profile, layout, batch, progress)
         toplevel = composed.toplevel
         number, new = number_for(layout, toplevel)
         added = len(batch.added)
-        if not new:
+        if not new and not added:
             batch.abort()
-            cache.save()
-            if profile.compiled is not None:
-                profile.compiled.save()
-            return BuildResult(number, toplevel, new=False, added=0)
-        progress(f"writing {added} new store paths")
+        elif added:  # for a reused generation: store paths it lost, put back
+            progress(f"writing {added} new store paths")
     cache.save()
     if profile.compiled is not None:
         profile.compiled.save()
+    if not new:
+        return BuildResult(number, toplevel, new=False, added=added)
     gens = layout.host(layout.generations_dir)
     gens.mkdir(parents=True, exist_ok=True)
+    if number > last_number(layout):
+        fsutil.atomic_write(layout.host(layout.last_generation), f"{number}\n")
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
     return BuildResult(number, toplevel, new=True, added=added)

@@ -143,6 +143,7 @@ class Layout:
     active_link = RUN_DIR / "active"
     booted_link = RUN_DIR / "booted"
     boot_once_file = STATE_DIR / "boot-once"
+    last_generation = STATE_DIR / "last-generation"  # numbers are never handed out twice
     pins_dir = STATE_DIR / "pins"
     etc = ETC
     etc_static = ETC / "static"

@@ -148,7 +148,14 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
-        return cls.from_dict(json.loads(text))
+        """Raises ValueError for anything that is not a manifest (wrong types included)."""
+        d = json.loads(text)
+        if not isinstance(d, dict):
+            raise ValueError(f"a manifest is a JSON object, not {type(d).__name__}")
+        try:
+            return cls.from_dict(d)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"a field is missing or of the wrong type ({e})") from None
 
     def references(self) -> set[str]:
         """Store names this generation needs (besides its own toplevel)."""

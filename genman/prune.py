@@ -5,6 +5,7 @@ Never pruned: the default, active, booted and pinned generations."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from genman.bootloader import shrink_boot
 from genman.bootloader.model import BootPlan, human
 from genman.context import Options
 from genman.errors import GenmanError
-from genman.gc import StorePlan, execute_store, plan_store
+from genman.gc import StorePlan, boot_once_numbers, execute_store, live_etc_names, plan_store
 from genman.session import session
 
 _AGE = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
@@ -30,11 +31,21 @@ def parse_age(text: str) -> timedelta:
 
 
 def protected(opts: Options) -> dict[int, list[str]]:
-    m = status.markers(opts.layout)
+    """Generations prune never removes: default, active, booted, the one whose /etc is live
+    (with or without /run/genman/active), one named for a one-shot boot, pinned ones."""
+    layout = opts.layout
+    m = status.markers(layout)
     why: dict[int, list[str]] = {}
     for n, reason in ((m.default, "default"), (m.active, "active"), (m.booted, "booted")):
         if n is not None:
             why.setdefault(n, []).append(reason)
+    live = live_etc_names(layout)
+    for n in generation.generation_numbers(layout):
+        with contextlib.suppress(GenmanError):
+            if generation.toplevel_of(layout, n) in live:
+                why.setdefault(n, []).append("its /etc is live")
+    for n in sorted(boot_once_numbers(layout)):
+        why.setdefault(n, []).append("boot-once")
     for n in sorted(m.pinned):
         why.setdefault(n, []).append("pinned")
     return why

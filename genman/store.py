@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from genman import fsutil
@@ -104,6 +104,25 @@ class Store:
         for rel, kind, detail in walk_tree(src, self.cache):
             h.update(f"{kind}\0{rel}\0{detail}\n".encode())
         return f"{_digest('tree', h.hexdigest())}-{clean_name(name)}"
+
+
+def damaged_files(layout: Layout, names: Iterable[str]) -> list[str]:
+    """Store files among `names` that are missing or whose content or mode no longer matches
+    their name (someone wrote through an /etc link into the store)."""
+    store = Store(layout, HashCache(None))
+    bad = []
+    for name in sorted(set(names)):
+        path = layout.host(layout.store_path(name))
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                continue  # trees and links are checked by content elsewhere
+            found = store.file_identity(path, name.split("-", 1)[1])[0]
+        except (OSError, IndexError):
+            bad.append(name)
+            continue
+        if found != name:
+            bad.append(name)
+    return bad
 
 
 def walk_tree(src: Path, cache: HashCache) -> Iterator[tuple[str, str, str]]:

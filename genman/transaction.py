@@ -64,12 +64,10 @@ def store_name(toplevel_path: str | None) -> str | None:
 def read_journal(layout: Layout) -> Journal | None:
     path = layout.host(layout.journal)
     try:
-        text = path.read_text()
+        return Journal.from_json(path.read_text())
     except FileNotFoundError:
         return None
-    try:
-        return Journal.from_json(text)
-    except (ValueError, TypeError, KeyError) as e:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
         raise GenmanError(
             f"the journal {path} of an interrupted genman run is damaged: {e}",
             hint="check /etc against `genman status`, then remove the journal",
@@ -115,7 +113,10 @@ def live_manifest(layout: Layout) -> Manifest | None:
     """The manifest whose /etc is live now, from the ledger (None: genman manages nothing)."""
     ledger = read_ledger(layout)
     name = store_name(ledger.toplevel) if ledger else None
-    return generation.read_manifest(layout, name) if name else None
+    try:
+        return generation.read_manifest(layout, name) if name else None
+    except GenmanError:  # a damaged live generation: the ledger alone says what to replace
+        return None
 
 
 def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = None) -> bool:
