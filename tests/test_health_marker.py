@@ -108,3 +108,22 @@ def test_no_watchdog_without_health(tmp_path: Path) -> None:
 
     text = bootscripts.render(Manifest("h", "d", None, None))["init"]
     assert "boot-good" not in text and "watchdog" not in text
+
+
+@pytest.mark.parametrize("sh", sorted(SHELLS))
+def test_marker_passes_the_options_given_at_install(sh: str, tmp_path: Path) -> None:
+    from genman.health import install
+    from genman.layout import Layout
+    from genman.services import InitSystem
+
+    root = tmp_path / "root"
+    root.mkdir()
+    install.install(Layout.for_root(root), InitSystem.SYSTEMD,
+                    ["--bootloader", "systemd-boot", "--esp", "/boot/efi"])
+    args = tmp_path / "args"
+    genman = fake(tmp_path / "genman", f'echo "$*" > {args}')
+    subprocess.run([*shell(sh), str(root / "usr/lib/genman/genman-boot-mark")], check=True,
+                   env={**os.environ, "GENMAN_MARK_ROOT": str(root), "GENMAN": str(genman)},
+                   capture_output=True, timeout=30)
+    assert args.read_text() == \
+        f"--root {root} --bootloader systemd-boot --esp /boot/efi boot-mark\n"

@@ -127,9 +127,23 @@ def install_marker(opts: Options, init_system: str | None, echo: Echo) -> int:
 
     init = InitSystem(init_system) if init_system else detect_init_system(opts.layout)
     with session(opts):
-        for line in install.install(opts.layout, init):
+        for line in install.install(opts.layout, init, _marker_options(opts)):
             echo(f"installed {line}")
     return EXIT_OK
+
+
+def _marker_options(opts: Options) -> list[str]:
+    """The global options given now that the boot-time marker needs too, as the target
+    sees them (an ESP outside the --root tree is a test's, not the target's)."""
+    out = [] if opts.bootloader.value == "auto" else ["--bootloader", opts.bootloader.value]
+    for flag, path in (("--esp", opts.esp), ("--boot-dir", opts.boot_dir)):
+        if path is None:
+            continue
+        try:
+            out += [flag, str(opts.layout.target(path))]
+        except ValueError:
+            continue
+    return out
 
 
 def boot_mark_command(opts: Options, say: Say) -> int:

@@ -19,16 +19,22 @@ UNIT_WANTS = PurePosixPath("/etc/systemd/system/multi-user.target.wants/"
 INIT_D = PurePosixPath("/etc/init.d/genman-boot-mark")
 SYSV_LINKS = tuple(PurePosixPath(f"/etc/rc{n}.d/S99genman-boot-mark") for n in (2, 3, 4, 5))
 OPENRC_LINK = PurePosixPath("/etc/runlevels/default/genman-boot-mark")
+DEFAULTS = PurePosixPath("/etc/default/genman-boot-mark")
 
 
 def _data(name: str) -> str:
     return resources.files("genman.health.marker").joinpath(name).read_text()
 
 
-def plan(init: InitSystem) -> list[tuple[PurePosixPath, str, int | None]]:
-    """(path, content or link target, mode; None for a link) — pure."""
+def plan(init: InitSystem, options: list[str]) -> list[tuple[PurePosixPath, str, int | None]]:
+    """(path, content or link target, mode; None for a link) — pure. `options`: the global
+    options the marker passes to genman (the ESP or bootloader given at install time)."""
+    import shlex
+
     out: list[tuple[PurePosixPath, str, int | None]] = [
-        (SCRIPT, _data("genman-boot-mark"), 0o755)]
+        (SCRIPT, _data("genman-boot-mark"), 0o755),
+        (DEFAULTS, "# genman's global options for `genman boot-mark` at boot\n"
+                   f"GENMAN_OPTIONS={shlex.quote(shlex.join(options))}\n", 0o644)]
     match init:
         case InitSystem.SYSTEMD:
             out += [(UNIT, _data("genman-boot-mark.service"), 0o644),
@@ -42,10 +48,10 @@ def plan(init: InitSystem) -> list[tuple[PurePosixPath, str, int | None]]:
     return out
 
 
-def install(layout: Layout, init: InitSystem) -> list[str]:
+def install(layout: Layout, init: InitSystem, options: list[str]) -> list[str]:
     """Write the marker for `init`; returns what was written, for the user."""
     done = []
-    for path, content, mode in plan(init):
+    for path, content, mode in plan(init, options):
         host = layout.host(path)
         if mode is None:
             fsutil.atomic_symlink(content, host)
