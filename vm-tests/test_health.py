@@ -51,8 +51,7 @@ def test_confirm_within_and_boot_counting(image_factory, machines) -> None:
     m.start()
     m.select_boot_entry(r"distro kernel")
     m.wait_for_agent(timeout=180)
-    switch(m, COMBO, "gen1")
-    assert m.succeed("cat /run/demo/a.seen").strip() == "a-1"
+    switch(m, COMBO, "gen1")  # demo-a already ran: a new trigger alone restarts nothing
 
     # d1: nobody confirms: reverted within the deadline, exit 5, demo-a on a-1 again.
     started = time.monotonic()
