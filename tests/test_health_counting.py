@@ -20,8 +20,8 @@ from genman.health import counting
 from genman.health.config import MAX_TRIES
 from genman.health.counting import BlsName, Verdict, judge, parse_bls
 from genman.health.state import GenState, Record
+from tests.bootsandbox import Sandbox, find_bootctl, tmpfs
 from tests.conftest import Run
-from tests.test_bootloader_common import Sandbox, find_bootctl, tmpfs
 
 Genman = Callable[..., Run]
 
