@@ -135,6 +135,13 @@ def _number(target: Target) -> int:
     return target.number
 
 
+def apply_generation(opts: Options, number: int, mode: Mode | None, flags: Flags,
+                     progress: Progress, command: str) -> Result:
+    """Apply existing generation `number` as `mode` would; the caller holds the lock and
+    has run `recover` (confirmed switches and their reverts go through here)."""
+    return _apply(opts, _target(opts.layout, number), mode, flags, progress, command)
+
+
 # ---------------------------------------------------------------- commands
 
 

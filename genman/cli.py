@@ -22,6 +22,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_SERVICES_FAILED = 4
+EXIT_REVERTED = 5  # a --confirm-within switch was undone (genman.health.commands)
 EXIT_INTERRUPTED = 130
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -62,6 +63,10 @@ def profile_path(opts: Options, given: Path | None) -> Path:
     if given is not None:
         return given
     return opts.layout.host(opts.layout.default_profile)
+
+
+def echo(text: str, err: bool = False) -> None:
+    click.echo(text, err=err)
 
 
 def echo_json(data: Any) -> None:
@@ -161,8 +166,9 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
       genman list-generations --json | jq '.[] | select(.default) | .number'
     """
     from genman import operations
+    from genman.health.commands import with_states
 
-    rows = operations.generation_rows(opts_of(ctx))
+    rows = with_states(opts_of(ctx), operations.generation_rows(opts_of(ctx)))
     if as_json:
         echo_json(rows)
     else:
@@ -251,24 +257,52 @@ def _flags(backup: bool, init_system: str | None) -> Any:
     return Flags(backup=backup, init_system=InitSystem(init_system) if init_system else None)
 
 
+CONFIRM_WITHIN = click.option(
+    "--confirm-within", metavar="DURATION",
+    help="Activate, but make it the boot default only once `genman confirm` comes within "
+         "DURATION (30s, 2m); otherwise the previous generation is activated again. "
+         "Exit code 5: reverted.")
+WAIT = click.option("--wait", is_flag=True,
+                    help="With --confirm-within: wait for the outcome (exit 0 confirmed, "
+                         "5 reverted).")
+
+
 def _activation_command(name: str, verb: str, doc: str) -> None:
-    @cli.command(name, context_settings=CONTEXT, help=doc)
-    @PROFILE_ARG
-    @DRY_RUN
-    @BACKUP
-    @INIT_SYSTEM
-    @PLAN_JSON
-    @click.pass_context
     def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
-                init_system: str | None, as_json: bool) -> int:
+                init_system: str | None, as_json: bool, confirm_within: str | None = None,
+                wait: bool = False) -> int:
         from genman import activation
 
         if as_json and not dry_run:
             raise click.UsageError("--json needs --dry-run")
         opts = opts_of(ctx)
-        result = activation.switch(opts, profile_path(opts, profile), progress,
-                                   activation.Mode(name), _flags(backup, init_system), dry_run)
-        return _activation_result(result, verb, dry_run, as_json)
+        path = profile_path(opts, profile)
+        if confirm_within is not None and not dry_run:
+            from genman.health import commands as cli_support
+
+            return cli_support.confirmed_switch(opts, path, None, confirm_within, wait,
+                                                _flags(backup, init_system), init_system,
+                                                progress, echo)
+        # A confirmed switch activates as `test` does: the default moves only on confirm.
+        mode = activation.Mode("test" if confirm_within is not None else name)
+        result = activation.switch(opts, path, progress, mode, _flags(backup, init_system),
+                                   dry_run)
+        code = _activation_result(result, verb, dry_run, as_json)
+        if name != "test" and not as_json:
+            from genman.health import commands as cli_support
+
+            if dry_run:
+                cli_support.dry_run_health(opts, path, None, confirm_within, echo)
+            else:
+                cli_support.after_default(opts, result.number)
+        return code
+
+    if name == "switch":
+        command = WAIT(CONFIRM_WITHIN(command))
+    decorated = click.pass_context(command)
+    for option in (PLAN_JSON, INIT_SYSTEM, BACKUP, DRY_RUN, PROFILE_ARG):
+        decorated = option(decorated)
+    cli.command(name, context_settings=CONTEXT, help=doc)(decorated)
 
 
 _activation_command("switch", "switched to", """Build PROFILE, activate it now and make it
@@ -305,38 +339,68 @@ Example:
 @DRY_RUN
 @BACKUP
 @INIT_SYSTEM
+@CONFIRM_WITHIN
+@WAIT
 @click.pass_context
 def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bool,
-                      init_system: str | None) -> int:
+                      init_system: str | None, confirm_within: str | None, wait: bool) -> int:
     """Activate existing generation NUMBER now and make it the boot default.
 
     \b
-    Example:
+    Examples:
       genman switch-generation 41
+      genman switch-generation 41 --confirm-within 2m   # reverted unless confirmed
     """
     from genman import activation
+    from genman.health import commands as cli_support
 
-    result = activation.switch_generation(opts_of(ctx), number, progress,
+    opts = opts_of(ctx)
+    if confirm_within is not None and not dry_run:
+        return cli_support.confirmed_switch(opts, None, number, confirm_within, wait,
+                                            _flags(backup, init_system), init_system, progress,
+                                            echo)
+    result = activation.switch_generation(opts, number, progress,
                                           _flags(backup, init_system), dry_run)
-    return _activation_result(result, "switched to", dry_run)
+    code = _activation_result(result, "switched to", dry_run)
+    if dry_run:
+        cli_support.dry_run_health(opts, None, number, confirm_within, echo)
+    else:
+        cli_support.after_default(opts, number)
+    return code
 
 
 @cli.command(context_settings=CONTEXT)
 @DRY_RUN
 @BACKUP
 @INIT_SYSTEM
+@CONFIRM_WITHIN
+@WAIT
 @click.pass_context
-def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str | None) -> int:
+def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str | None,
+             confirm_within: str | None, wait: bool) -> int:
     """Activate the generation before the default one and make it the default.
 
     \b
     Example:
       genman rollback
+      genman rollback --confirm-within 60s
     """
     from genman import activation
 
-    result = activation.rollback(opts_of(ctx), progress, _flags(backup, init_system), dry_run)
-    return _activation_result(result, "rolled back to", dry_run)
+    opts = opts_of(ctx)
+    if confirm_within is not None and not dry_run:
+        from genman.health import commands as cli_support
+
+        return cli_support.confirmed_switch(opts, None, -1, confirm_within, wait,
+                                            _flags(backup, init_system), init_system, progress,
+                                            echo)
+    result = activation.rollback(opts, progress, _flags(backup, init_system), dry_run)
+    code = _activation_result(result, "rolled back to", dry_run)
+    if not dry_run:
+        from genman.health import commands as health
+
+        health.after_default(opts, result.number)
+    return code
 
 
 @cli.command(context_settings=CONTEXT)
@@ -350,20 +414,90 @@ def status(ctx: click.Context, as_json: bool) -> None:
       genman status --json | jq .active
     """
     from genman import activation
+    from genman.health import commands as health
 
     report = activation.status_report(opts_of(ctx))
+    extra = health.status_fields(opts_of(ctx))
     if as_json:
-        echo_json(report)
+        echo_json({**report, **extra})
         return
 
     def show(n: int | None) -> str:
         return "-" if n is None else str(n)
 
+    for line in health.status_head(extra):  # what went wrong comes first
+        click.echo(line)
     click.echo(f"default: {show(report['default'])}")
     click.echo(f"active:  {show(report['active'])}")
     click.echo(f"booted:  {show(report['booted'])}")
+    for line in health.status_tail(extra):
+        click.echo(line)
     for w in report["warnings"]:
         click.echo(f"warning: {w}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@INIT_SYSTEM
+@click.pass_context
+def confirm(ctx: click.Context, init_system: str | None) -> int:
+    """Keep the generation a `--confirm-within` switch activated: it becomes the boot
+    default and the watcher stops.
+
+    \b
+    Example:
+      genman switch --confirm-within 2m && ssh host genman confirm
+    """
+    from genman.health import commands as health
+
+    return health.confirm_command(opts_of(ctx), _flags(False, init_system), progress, echo)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--last", is_flag=True, help="Show the last run of each boot; run nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--install-marker", is_flag=True,
+              help="Install the boot-time marker that judges each boot (for the init "
+                   "system of the target); boot counting needs it.")
+@INIT_SYSTEM
+@click.pass_context
+def health(ctx: click.Context, last: bool, as_json: bool, install_marker: bool,
+           init_system: str | None) -> int:
+    """Run the active generation's health checks now, or show earlier runs.
+
+    Results are kept per boot under /var/lib/genman/health. Exit code 1: a required
+    check failed.
+
+    \b
+    Examples:
+      genman health
+      genman health --last --json | jq '.[-1].checks'
+      genman health --install-marker
+    """
+    from genman.health import commands as health_commands
+
+    if install_marker:
+        return health_commands.install_marker(opts_of(ctx), init_system, echo)
+    return health_commands.health_command(opts_of(ctx), last, as_json, progress, echo)
+
+
+@cli.command("boot-mark", context_settings=CONTEXT, hidden=True)
+@click.pass_context
+def boot_mark(ctx: click.Context) -> int:
+    """Judge this boot (run by the boot-time marker). Exit 5: reboot it."""
+    from genman.health import commands as health
+
+    return health.boot_mark_command(opts_of(ctx), progress)
+
+
+@cli.command("watch-confirmation", context_settings=CONTEXT, hidden=True)
+@click.argument("token")
+@INIT_SYSTEM
+@click.pass_context
+def watch_confirmation(ctx: click.Context, token: str, init_system: str | None) -> int:
+    """The detached watcher of a --confirm-within switch (started by genman itself)."""
+    from genman.health import commands as health
+
+    return health.watch_command(opts_of(ctx), token, _flags(False, init_system))
 
 
 def _print_plan(lines: list[str], dry_run: bool) -> None:

@@ -259,6 +259,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
         packages=packages,
         path_links=path_links,
         services=services,
+        health=profile.sections.get("health"),
     )
 
 

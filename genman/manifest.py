@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from genman.health.config import HealthConfig
+
 SCHEMA = 1
 
 
@@ -114,9 +116,16 @@ class Manifest:
     packages: dict[str, str] = field(default_factory=dict)  # name -> store name
     path_links: dict[str, str] = field(default_factory=dict)  # "bin/x" -> target path
     services: dict[str, ServiceEntry] = field(default_factory=dict)
+    health: HealthConfig | None = None  # None: the profile has no [health]
     schema: int = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._to_dict()
+        if self.health is not None:  # absent otherwise: older manifests hash the same
+            d["health"] = self.health.to_dict()
+        return d
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
             "hostname": self.hostname,
@@ -141,6 +150,7 @@ class Manifest:
             packages=dict(d.get("packages", {})),
             path_links=dict(d.get("path_links", {})),
             services={n: ServiceEntry.from_dict(s) for n, s in d.get("services", {}).items()},
+            health=HealthConfig.from_dict(d["health"]) if d.get("health") else None,
         )
 
     def to_json(self) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,3 +81,39 @@ def run(
             + (f": {detail}" if detail else "")
         )
     return result
+
+
+def spawn_detached(argv: Sequence[str], log_file: os.PathLike[str] | str) -> int:
+    """Start argv as a daemon that outlives this process, its session and its terminal:
+    fork, setsid, fork again (so it can never reacquire a controlling terminal), stdin
+    from /dev/null, stdout and stderr appended to log_file, SIGHUP ignored. Returns the
+    daemon's pid (read back through a pipe from the intermediate child)."""
+    log.debug("spawn detached: %s", shlex.join(argv))
+    read_end, write_end = os.pipe()
+    first = os.fork()
+    if first == 0:  # intermediate child: never returns into the caller's code
+        try:
+            os.close(read_end)
+            os.setsid()
+            second = os.fork()
+            if second != 0:
+                os.write(write_end, str(second).encode())
+                os._exit(0)
+            os.close(write_end)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(devnull, 0)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.chdir("/")
+            os.execv(argv[0], list(argv))
+        except BaseException:  # noqa: BLE001 - a forked child must never unwind into the caller
+            os._exit(127)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        pid_text = f.read().decode()
+    os.waitpid(first, 0)
+    if not pid_text.isdigit():
+        raise GenmanError(f"could not start {argv[0]} in the background")
+    return int(pid_text)

@@ -24,6 +24,10 @@ def generations_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
         marks = [name for name in ("default", "active", "booted", "pinned") if r[name]]
         if not r["boot_entry"]:
             marks.append("no-entry")
+        if r.get("state"):  # health: pending / trying(N left) / good / failed
+            left = r.get("tries_left")
+            marks.append(f"trying({left} left)" if r["state"] == "trying" and left is not None
+                         else r["state"])
         flags.append(",".join(marks))
     flag_w = max(len("MARKERS"), *(len(f) for f in flags))
     fixed = 5 + 2 + 16 + 2 + 16 + 2

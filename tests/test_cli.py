@@ -11,7 +11,7 @@ from genman.cli import cli
 from tests.conftest import Run
 from tests.helpers import PROFILE
 
-COMMANDS = sorted(cli.commands)
+COMMANDS = sorted(n for n, c in cli.commands.items() if not c.hidden)
 
 
 def test_top_level_help_teaches(genman: Callable[..., Run]) -> None:

@@ -84,6 +84,8 @@ def page(name: str, ctx: click.Context, command: click.Command, see_also: list[s
     if isinstance(command, click.Group):
         lines += [".SH COMMANDS"]
         for sub_name, sub in sorted(command.commands.items()):
+            if sub.hidden:  # started by genman itself, not by people
+                continue
             lines += [".TP", f"\\fB{esc(sub_name)}\\fR", line(sub.get_short_help_str(limit=200))]
     if parent:
         lines += [".PP", "The global options are described in \\fBgenman\\fR(1)."]
@@ -99,7 +101,7 @@ def walk(ctx: click.Context, command: click.Command, name: str) -> dict[str, str
     pages: dict[str, str] = {}
     subs: dict[str, click.Command] = {}
     if isinstance(command, click.Group):
-        subs = dict(sorted(command.commands.items()))
+        subs = {n: c for n, c in sorted(command.commands.items()) if not c.hidden}
     children = [f"{name}-{sub}" for sub in subs]
     parent = ctx.parent
     see_also = children or ([parent.command_path.replace(" ", "-")] if parent else [])

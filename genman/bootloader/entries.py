@@ -9,6 +9,7 @@ from datetime import datetime
 from genman import generation
 from genman.bootline import kernel_params
 from genman.errors import GenmanError
+from genman.health.counting import panic_params
 from genman.layout import Layout
 from genman.manifest import Manifest
 
@@ -47,7 +48,8 @@ def boot_of(layout: Layout, number: int, toplevel: str, manifest: Manifest,
         title += f": {manifest.description}"
     title += f" ({date}, Linux {k.version})"
     params = kernel_params(k.params, (f"init={layout.store_dir / toplevel / 'init'}",
-                                      f"genman.generation={number}"))
+                                      f"genman.generation={number}",
+                                      *panic_params(manifest.health, k.params)))
     return GenBoot(number, manifest.hostname, title, f"{number} {date} {k.version}",
                    k.image, k.initrd, params)
 

@@ -29,7 +29,8 @@ from genman.errors import GenmanError
 FILES_DIR = "EFI/genman"
 ENTRIES_DIR = "loader/entries"
 LOADER_CONF = "loader/loader.conf"
-_ENTRY = re.compile(r"^genman-([1-9][0-9]*)\.conf$")
+# genman-N.conf, or with the BLS boot counter genman-N+LEFT[-DONE].conf (genman.health)
+_ENTRY = re.compile(r"^genman-([1-9][0-9]*)(?:\+[0-9]+(?:-[0-9]+)?)?\.conf$")
 _DEFAULT = re.compile(r"^\s*default(\s|$)")
 
 
@@ -105,13 +106,14 @@ class SystemdBoot:
         entries_dir = esp / ENTRIES_DIR
         d = Draft(Kind.SYSTEMD_BOOT, esp / FILES_DIR, "ESP", esp, file_of=kernel_files,
                   dirs=state.files.dirs)
+        on_disk = _numbers(state.entry_files)  # a counted entry keeps its BLS counter
         for g in gens:
             for name in kernel_files(g):
                 d.wanted[name] = state.store / name
             text = render_entry(boot_entry(g, state.target.machine_id))
-            if state.entry_files.get(entry_name(g.number), (None, 0))[0] != text:
-                d.writes.append(WriteFile(entries_dir / entry_name(g.number), text, "entry",
-                                          Phase.ENTRIES))
+            entry = on_disk.get(g.number, entry_name(g.number))
+            if state.entry_files.get(entry, (None, 0))[0] != text:
+                d.writes.append(WriteFile(entries_dir / entry, text, "entry", Phase.ENTRIES))
         d.entries = tuple(g.number for g in gens)
         for n, name in sorted(_numbers(state.entry_files).items()):
             text, size = state.entry_files[name]

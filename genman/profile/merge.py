@@ -44,6 +44,13 @@ class Section:
 
 CONTENT_KEYS = ("source", "template", "text")
 
+
+def _parse_health(entries: dict[str, Any], layout: Layout) -> Any:
+    from genman.health.config import parse
+
+    return parse(entries, layout)
+
+
 SECTIONS: dict[str, Section] = {
     "system": Section(Shape.FLAT, frozenset({"hostname", "description", "init"})),
     "vars": Section(Shape.FREE),
@@ -58,6 +65,7 @@ SECTIONS: dict[str, Section] = {
                                     "stop_if_changed"}),
         'a table such as { unit = "nginx" }',
     ),
+    "health": Section(Shape.FREE, parse=_parse_health),
 }
 TOP_KEYS = frozenset({"imports", *SECTIONS})
 

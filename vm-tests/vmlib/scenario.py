@@ -105,7 +105,7 @@ def _sdboot_menu(m: Machine) -> dict[int, tuple[str, ...]]:
     entries: dict[int, dict[str, str]] = {}
     cur: dict[str, str] | None = None
     for line in out.splitlines():
-        if hdr := re.match(r"== .*/genman-(\d+)\.conf$", line):
+        if hdr := re.match(r"== .*/genman-(\d+)(?:\+\d+(?:-\d+)?)?\.conf$", line):
             cur = entries.setdefault(int(hdr.group(1)), {})
         elif cur is not None and (kv := re.match(r"(\w[\w-]*)\s+(.*)$", line)):
             cur.setdefault(kv.group(1), kv.group(2).strip())

@@ -1,0 +1,262 @@
+"""What the health commands do, between the CLI and genman.health: confirmed switches,
+`confirm`, `health`, the watcher, and the state fields of status and list-generations.
+Output goes through the `echo(text, err)` the CLI hands in; nothing here imports click."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from genman import generation
+from genman.context import Options
+from genman.errors import GenmanError
+from genman.health import checks, confirm, pending, state
+from genman.health.config import HealthConfig, parse_duration, show_duration
+
+Echo = Callable[..., None]
+Say = Callable[[str], None]
+
+EXIT_OK = 0
+EXIT_CHECKS_FAILED = 1
+EXIT_REVERTED = 5
+
+
+def _within(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise GenmanError(f"--confirm-within: {e}",
+                          hint="give a positive duration such as 30s, 2m or 1h") from None
+
+
+def _chooser(opts: Options, profile_file: Path | None, number: int | None,
+             say: Say) -> Callable[[], int]:
+    """What the confirmed switch activates: a build of the profile (validated now, before
+    the lock), an existing generation, or (number -1) the one before the default."""
+    from genman import activation, profile
+
+    if profile_file is not None:
+        prof = profile.load(profile_file, opts.layout)
+        return lambda: generation.build(prof, opts.layout, say).number
+    if number == -1:
+        return lambda: activation.previous_generation(opts.layout)
+    assert number is not None
+
+    def existing() -> int:
+        generation.toplevel_of(opts.layout, number)  # a clear error for a missing one
+        return number
+
+    return existing
+
+
+def confirmed_switch(opts: Options, profile_file: Path | None, number: int | None,
+                     within_text: str, wait: bool, flags: Any, init_system: str | None,
+                     say: Say, echo: Echo) -> int:
+    within = _within(within_text)
+    command = "switch" if profile_file else ("rollback" if number == -1 else "switch-generation")
+    choose = _chooser(opts, profile_file, number, say)
+    result = confirm.begin(opts, choose, within, flags, say, command)
+    if result.run is not None and result.run.results:
+        for line in checks.run_text(result.run):
+            echo(line, err=True)
+    if result.outcome is confirm.Outcome.REVERTED:
+        echo(f"error: {confirm.describe(result)}", err=True)
+        echo("hint: the previous generation is live again and stays the boot default; "
+             "`genman health --last` shows the checks' output", err=True)
+        return EXIT_REVERTED
+    token = confirm.token_of(opts.layout)
+    assert token is not None and result.deadline is not None
+    pid = confirm.start_watcher(opts, token, init_system)
+    say(f"watcher {pid} reverts generation {result.number} at the deadline unless confirmed")
+    echo(confirm.describe(result))
+    if not wait:
+        return EXIT_OK
+    final = confirm.wait_outcome(opts.layout, result.number, result.deadline)
+    if final.outcome is confirm.Outcome.REVERTED:
+        echo(f"error: {confirm.describe(final)}", err=True)
+        return EXIT_REVERTED
+    echo(confirm.describe(final))
+    return EXIT_OK
+
+
+def dry_run_health(opts: Options, profile_file: Path | None, number: int | None,
+                   within_text: str | None, echo: Echo) -> None:
+    """`--dry-run`: the tries and the checks that will run."""
+    from genman import activation, profile
+
+    if profile_file is not None:
+        health = profile.load(profile_file, opts.layout).sections.get("health")
+    else:
+        n = activation.previous_generation(opts.layout) if number == -1 else number
+        assert n is not None
+        health = generation.manifest_of(opts.layout, n).health
+    if health is None and within_text is None:
+        return  # nothing about health to say: the plan is all there is
+    for line in (health or HealthConfig()).describe():
+        echo(f"  {line}")
+    if within_text is not None:
+        echo(f"  confirm: the boot default stays; required checks run after activation, "
+             f"then `genman confirm` must come within {show_duration(_within(within_text))} "
+             "or the previous generation is activated again (exit 5)")
+
+
+def confirm_command(opts: Options, flags: Any, say: Say, echo: Echo) -> int:
+    number = confirm.confirm(opts, flags, say)
+    echo(f"confirmed generation {number}: it is the boot default")
+    return EXIT_OK
+
+
+def after_default(opts: Options, number: int) -> None:
+    """Generation N became the boot default: start counting its boots."""
+    from genman.channel import warn
+    from genman.health import boot
+    from genman.session import session
+
+    with session(opts):
+        for w in boot.start_counting(opts, number):
+            warn(w)
+
+
+def install_marker(opts: Options, init_system: str | None, echo: Echo) -> int:
+    from genman.health import install
+    from genman.probe import detect_init_system
+    from genman.services import InitSystem
+    from genman.session import session
+
+    init = InitSystem(init_system) if init_system else detect_init_system(opts.layout)
+    with session(opts):
+        for line in install.install(opts.layout, init, _marker_options(opts)):
+            echo(f"installed {line}")
+    return EXIT_OK
+
+
+def _marker_options(opts: Options) -> list[str]:
+    """The global options given now that the boot-time marker needs too, as the target
+    sees them (an ESP outside the --root tree is a test's, not the target's)."""
+    out = [] if opts.bootloader.value == "auto" else ["--bootloader", opts.bootloader.value]
+    for flag, path in (("--esp", opts.esp), ("--boot-dir", opts.boot_dir)):
+        if path is None:
+            continue
+        try:
+            out += [flag, str(opts.layout.target(path))]
+        except ValueError:
+            continue
+    return out
+
+
+def boot_mark_command(opts: Options, say: Say) -> int:
+    """Judge this boot. At boot the lock is free; a genman still running waits us out."""
+    import time
+
+    from genman.errors import LockHeld
+    from genman.health import boot
+    from genman.session import session
+
+    for _ in range(120):
+        try:
+            with session(opts, say):
+                return boot.boot_mark(opts, say)
+        except LockHeld:
+            time.sleep(1)
+    raise GenmanError("the genman lock stayed taken for 2 minutes; this boot is not judged")
+
+
+def watch_command(opts: Options, token: str, flags: Any) -> int:
+    def log(message: str) -> None:
+        print(f"{state.now_iso()} watcher: {message}", flush=True)
+
+    log(f"waiting for confirmation (token {token})")
+    step = confirm.watch(opts, token, flags, log)
+    log(f"finished: {step.value}")
+    return EXIT_OK
+
+
+def health_command(opts: Options, last: bool, as_json: bool, say: Say, echo: Echo) -> int:
+    """Run the active generation's checks now (or, with `last`, show the last run of each
+    boot). Exit 1 when a required check failed."""
+    from genman import status
+    from genman.probe import boot_id
+
+    layout = opts.layout
+    if last:
+        runs = checks.load_runs(layout)
+        if as_json:
+            echo(json.dumps([r.to_dict() for r in runs], indent=2))
+        elif not runs:
+            echo("no health checks have run yet")
+        for r in runs if not as_json else []:
+            for line in checks.run_text(r):
+                echo(line)
+        return EXIT_OK
+    active = status.markers(layout).active
+    if active is None:
+        raise GenmanError("no generation is active", hint="`genman switch` activates one")
+    health = generation.manifest_of(layout, active).health or HealthConfig()
+    run = checks.run_checks(health, boot_id() or "unknown", active, "manual", say=say)
+    checks.save(layout, run)
+    if as_json:
+        echo(json.dumps(run.to_dict(), indent=2))
+    else:
+        for line in checks.run_text(run):
+            echo(line)
+    return EXIT_OK if run.required_ok else EXIT_CHECKS_FAILED
+
+
+# ---------------------------------------------------------------- status, list-generations
+
+
+def with_states(opts: Options, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    records = state.all_records(opts.layout)
+    return [{**r, **state.fields(records.get(r["number"]))} for r in rows]
+
+
+def status_fields(opts: Options) -> dict[str, Any]:
+    """What status adds: failures since the default, the pending confirmation, the last
+    health run."""
+    from genman import status
+    from genman.probe import boot_id
+
+    layout = opts.layout
+    if _writable(opts):
+        pending.settle(opts, boot_id())
+    default = status.markers(layout).default
+    failed = [{"number": n, "failure": r.failure, "changed": r.changed}
+              for n, r in sorted(state.all_records(layout).items())
+              if r.state is state.GenState.FAILED and (default is None or n > default)]
+    p = pending.read_pending(layout)
+    run = checks.last_run(layout)
+    return {"failed": failed,
+            "pending": {"number": p.number, "deadline": p.deadline} if p else None,
+            "last_health": run.to_dict() if run else None,
+            "state": state.fields(state.read(layout, default) if default else None)}
+
+
+def _writable(opts: Options) -> bool:
+    import os
+
+    return os.access(state.health_dir(opts.layout).parent, os.W_OK)
+
+
+def status_head(fields: dict[str, Any]) -> list[str]:
+    """Lines status prints before anything else: what went wrong."""
+    lines = [f"FAILED: generation {f['number']}: {f['failure']}" for f in fields["failed"]]
+    if fields["pending"]:
+        import time
+
+        left = max(fields["pending"]["deadline"] - time.time(), 0)
+        lines.append(f"pending: generation {fields['pending']['number']} waits for "
+                     f"`genman confirm` ({left:.0f} s left)")
+    return lines
+
+
+def status_tail(fields: dict[str, Any]) -> list[str]:
+    st = fields["state"]
+    lines = []
+    if st["state"]:
+        rec = state.Record(state.GenState(st["state"]), st["tries_left"], st["failure"])
+        lines.append(f"state:   {state.label(rec)}")
+    if fields["last_health"]:
+        lines += checks.run_text(checks.HealthRun.from_dict(fields["last_health"]))
+    return lines
