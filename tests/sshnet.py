@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
-WAIT = 15.0  # seconds a started sshd gets to answer
+WAIT = 30.0  # seconds a started sshd gets to answer (a loaded CI machine)
 
 
 def sh(*argv: str, check: bool = True, netns: str | None = None,
