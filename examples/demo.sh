@@ -52,6 +52,13 @@ step "change one template variable (ltnet_index 3 -> 4): what would switch do?"
 sed -i 's/^ltnet_index = 3/ltnet_index = 4/' "$profile"
 g switch --dry-run "$profile"
 
+step "the same plan as JSON (switch --dry-run --json): the service decisions"
+g switch --dry-run --json "$profile" | "${GENMAN_VENV:-$here/.venv}/bin/python" -c '
+import json, sys
+for a in json.load(sys.stdin):
+    if a["kind"] == "service":
+        print("  " + a["action"], a["unit"] + ":", a["reason"])'
+
 step "genman switch: generation 2"
 g switch "$profile"
 

@@ -221,3 +221,71 @@ def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: 
     r = genman("build", p)
     assert r.code == 1
     assert 'unit = "srv-foo\\x20bar.mount"' in r.err
+
+
+def etc_unit(path: str, body: str) -> str:
+    return f"[etc.\"systemd/system/{path}\"]\ntext = '''\n{body}'''\n"
+
+
+SHOW = "systemctl show --property=ActiveState,SubState -- "
+SIMPLE = "[Service]\nExecStart=/usr/bin/{}\n"
+
+PAIRS = [
+    pytest.param(  # a drop-in of a declared unit
+        etc_unit("app.service", APP) + etc_unit("app.service.d/10-x.conf", "[Service]\nNice=1\n")
+        + '[services.app]\nunit = "app"\n',
+        etc_unit("app.service", APP) + etc_unit("app.service.d/10-x.conf", "[Service]\nNice=2\n")
+        + '[services.app]\nunit = "app"\n',
+        {"app.service"},
+        [PROBE, "systemctl stop -- app", "systemctl daemon-reload", "systemctl start -- app",
+         CHECK], id="drop-in"),
+    pytest.param(  # a template under [etc]: its running instance, not the stopped one
+        etc_unit("getty@.service", SIMPLE.format("getty")),
+        etc_unit("getty@.service", SIMPLE.format("agetty")),
+        {"getty@tty1.service", "other.service"},
+        [PROBE, "systemctl stop -- getty@tty1.service", "systemctl daemon-reload",
+         "systemctl start -- getty@tty1.service", SHOW + "getty@tty1.service"], id="template"),
+    pytest.param(  # a target is not restarted; a new one is started
+        etc_unit("x.target", "[Unit]\nWants=a.service\n") + '[services.x]\nunit = "x.target"\n',
+        etc_unit("x.target", "[Unit]\nWants=b.service\n") + '[services.x]\nunit = "x.target"\n'
+        + etc_unit("y.target", "[Unit]\nWants=b.service\n") + '[services.y]\nunit = "y.target"\n',
+        {"x.target"},
+        [PROBE, "systemctl daemon-reload", "systemctl enable --now -- y.target",
+         SHOW + "y.target"], id="targets"),
+    pytest.param(  # a socket: socket and service stopped before, the socket started after
+        etc_unit("web.socket", "[Socket]\nListenStream=80\n") + '[services.web]\nunit = '
+        '"web.socket"\n',
+        etc_unit("web.socket", "[Socket]\nListenStream=81\n") + '[services.web]\nunit = '
+        '"web.socket"\n',
+        {"web.socket", "web.service"},
+        [PROBE, "systemctl stop -- web.socket", "systemctl stop -- web.service",
+         "systemctl daemon-reload", "systemctl start -- web.socket", SHOW + "web.socket"],
+        id="socket"),
+    pytest.param(  # a timer restarts in place
+        etc_unit("x.timer", "[Timer]\nOnCalendar=daily\n"),
+        etc_unit("x.timer", "[Timer]\nOnCalendar=weekly\n"),
+        {"x.timer"},
+        [PROBE, "systemctl daemon-reload", "systemctl restart -- x.timer", SHOW + "x.timer"],
+        id="timer"),
+    pytest.param(  # PartOf= the restarted unit: started again after it
+        etc_unit("app.service", APP) + '[services.app]\nunit = "app"\n'
+        + etc_unit("side.service", "[Unit]\nPartOf=app.service\n" + SIMPLE.format("side")),
+        etc_unit("app.service", APP.replace("/app\n", "/app2\n")) + '[services.app]\nunit = '
+        '"app"\n' + etc_unit("side.service", "[Unit]\nPartOf=app.service\n"
+                             + SIMPLE.format("side")),
+        {"app.service", "side.service"},
+        [PROBE, "systemctl stop -- app", "systemctl daemon-reload", "systemctl start -- app",
+         "systemctl start -- side.service", SHOW + "app.service side.service"], id="part-of"),
+    pytest.param(  # RefuseManualStart=: left alone (systemd would refuse the start)
+        etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r1")),
+        etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r2")),
+        {"r.service"}, [PROBE, "systemctl daemon-reload"], id="refuse-manual-start"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "running", "expected"), PAIRS)
+def test_unit_kinds(live: Any, old: str, new: str, running: set[str],
+                    expected: list[str]) -> None:
+    fake, r = live(old, new, {}, running)
+    assert r.code == 0, r.err
+    assert fake.commands() == expected

@@ -8,13 +8,17 @@ genman, each step a test; a failed step fails the ones after it):
    `genman rollback` moves the default back one, and the next plain boot takes it;
 3. a broken generation (its service cannot start) is left by picking the previous entry,
    and `genman switch-generation` makes that the default;
-5. `genman prune --keep 2` leaves exactly two entries, and both boot.
-Scenarios 2, 3 and 5 run on LIFECYCLE_COMBOS only: they exercise genman's state, not
+5. `genman prune --keep 2` leaves exactly two entries, and both boot;
+6. service decisions: a unit changed through [etc] runs its new ExecStart= (daemon-reload
+   before the start), a service the admin stopped stays stopped across a switch that
+   changed it, and one that dies a second after its start makes the switch exit 4.
+Scenarios 2, 3, 5 and 6 run on LIFECYCLE_COMBOS only: they exercise genman's state, not
 the firmware, and each boot costs ~30-45 s under TCG.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -22,6 +26,7 @@ import pytest
 from vmlib.images import COMBOS, ROOT_LABEL, Combo
 from vmlib.machine import Machine
 from vmlib.scenario import (
+    PROFILES,
     assert_booted,
     default_generation,
     generations,
@@ -150,4 +155,29 @@ class TestLifecycle(Scenario1):
         assert_booted(guest, combo, 3, "profile 3")
         reboot_into(guest, combo, generation=4)
         assert_booted(guest, combo, 4, "profile broken")
+        guest.shutdown()
+
+    def test_6_service_decisions(self, guest: Machine) -> None:
+        combo = combo_of(guest)
+        guest.start()  # the previous step shut it down (or this step runs alone)
+        guest.select_boot_entry(r"distro kernel")
+        guest.wait_for_agent(timeout=180)
+        switch(guest, combo, "svc1")
+        assert guest.succeed("cat /run/demo/etc.seen").strip() == "v1"
+        guest.succeed("systemctl is-active --quiet demo-stop")
+        guest.succeed("systemctl stop demo-stop")
+
+        plan = json.loads(genman(guest, combo, f"switch --dry-run --json {PROFILES}/svc2.toml").out)
+        decided = [(a["unit"], a["action"]) for a in plan if a["kind"] == "service"]
+        assert decided == [("demo-etc", "stop"), ("demo-a", "unchanged"),
+                           ("demo-b", "unchanged"), ("demo-etc", "start"),
+                           ("demo-stop", "skip")], plan
+        switch(guest, combo, "svc2")
+        assert guest.succeed("cat /run/demo/etc.seen").strip() == "v2"  # the new ExecStart=
+        guest.fail("systemctl is-active --quiet demo-stop")  # stopped stays stopped
+
+        res = genman(guest, combo, f"switch {PROFILES}/svc3.toml", ok=(4,))
+        assert "error: service demo-etc (demo-etc) failed to start" in res.err, res.err
+        assert "these services failed: demo-etc" in res.err, res.err
+        guest.fail("systemctl is-active --quiet demo-etc")
         guest.shutdown()

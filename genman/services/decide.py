@@ -156,9 +156,9 @@ class _Planner:
             after: tuple[ServiceChange, ...] = ()) -> None:
         self.decided[full_name(unit)] = _Decision(before, after)
 
-    def need(self, name: str, o: ServiceEntry | None, n: ServiceEntry | None,
-             unit: str) -> Verdict:
-        """The largest need of the unit definition and the restart triggers."""
+    def need(self, n: ServiceEntry | None, unit: str) -> Verdict:
+        """The largest need of the unit definition and (for a [services] entry `n`) its
+        restart triggers."""
         verdict = (_verdict(full_name(unit), self.old_defs, self.new_defs) if self.systemd
                    else Verdict(Need.NOTHING, ""))
         if n is None:
@@ -270,7 +270,7 @@ class _Planner:
                 self.put(n.unit, after=(ServiceChange(name, n.unit, Action.START,
                                                       f"replaces {o.unit}", at_boot=True),))
             else:
-                self.changed(name, n.unit, n, self.need(name, o, n, n.unit))
+                self.changed(name, n.unit, n, self.need(n, n.unit))
 
     def undeclared(self) -> None:
         """Units genman only holds files for (an [etc] unit or drop-in): acted on when they
@@ -285,7 +285,7 @@ class _Planner:
         for unit in sorted(expanded, key=lambda u: (unit_type(u) == "socket", u)):
             if unit in self.decided:
                 continue
-            v = self.need(unit, None, None, unit)
+            v = self.need(None, unit)
             if v.need < Need.RELOAD:
                 continue
             if not self.new_defs.has_file(unit) and self.old_defs.has_file(unit):
