@@ -57,9 +57,11 @@ def fake_genman(tmp: Path, generations: list[dict[str, object]] | None, code: in
 
 
 def run_hook(shell: list[str], hook: Path, bin_dir: Path | None, version: str,
-             profile: Path | None = None, lib: Path = LIB) -> subprocess.CompletedProcess[str]:
+             profile: Path | None = None, lib: Path = LIB,
+             maint_params: str = "'configure'") -> subprocess.CompletedProcess[str]:
     path = "/usr/bin:/bin" if bin_dir is None else f"{bin_dir}:/usr/bin:/bin"
-    env = {"PATH": path, "GENMAN_KERNEL_HOOK_LIB": str(lib)}
+    # As the kernel package's maintainer script passes its own arguments, quoted.
+    env = {"PATH": path, "GENMAN_KERNEL_HOOK_LIB": str(lib), "DEB_MAINT_PARAMS": maint_params}
     if profile is not None:
         env["GENMAN_PROFILE"] = str(profile)
     return subprocess.run([*shell, str(hook), version, f"/boot/vmlinuz-{version}"],
@@ -105,13 +107,21 @@ def test_postinst_without_latest_says_what_to_set(tmp_path: Path, shell: list[st
 def test_postrm_says_which_generations_still_boot_the_removed_kernel(
         tmp_path: Path, shell: list[str]) -> None:
     bin_dir = fake_genman(tmp_path, GENERATIONS)
-    r = run_hook(shell, POSTRM, bin_dir, "6.1.0-29-amd64")
+    r = run_hook(shell, POSTRM, bin_dir, "6.1.0-29-amd64", maint_params="'remove'")
     assert (r.returncode, r.stdout) == (0, "")
     assert r.stderr.splitlines() == [
         "genman: kernel 6.1.0-29-amd64 was removed; generations 3 and 4 boot it and still do:",
         "genman: each keeps its own copy (kernel, initrd, modules) in /var/lib/genman/store.",
     ]
     assert "stdin" not in (tmp_path / "log").read_text()
+
+
+def test_postrm_speaks_on_remove_not_again_on_purge(tmp_path: Path, shell: list[str]) -> None:
+    bin_dir = fake_genman(tmp_path, GENERATIONS)
+    removed = run_hook(shell, POSTRM, bin_dir, "6.1.0-29-amd64", maint_params="'remove'")
+    purged = run_hook(shell, POSTRM, bin_dir, "6.1.0-29-amd64", maint_params="'purge'")
+    assert "generations 3 and 4 boot it" in removed.stderr
+    assert (purged.returncode, purged.stdout, purged.stderr) == (0, "", "")
 
 
 def test_postrm_of_a_kernel_no_generation_boots_is_silent(tmp_path: Path,
