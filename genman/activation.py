@@ -17,6 +17,7 @@ from typing import Any
 
 from genman import damage, generation, status
 from genman.bootloader import Pending
+from genman.channel import warn_all
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.etcwants import copy_sources, touched_paths
@@ -99,7 +100,9 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,
                       backup=flags.backup, boot=boot_plan(opts, boot_default, pending))
-    return state, plan_switch(state, old, request)
+    plan = plan_switch(state, old, request)
+    warn_all(plan.warnings)
+    return state, plan
 
 
 def _journal(opts: Options, state: SystemState, command: str, target: Target,

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 Say = Callable[[str], None]
 
@@ -18,6 +18,12 @@ log = logging.getLogger("genman")
 
 def warn(message: str) -> None:
     log.warning(message)
+
+
+def warn_all(messages: Iterable[str]) -> None:
+    """A plan's warnings, told when it is made (dry run or not), in the plan's order."""
+    for m in messages:
+        warn(m)
 
 
 def quiet(_: str) -> None:

@@ -41,15 +41,22 @@ class WarningHandler(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
+        self.seen: set[str] = set()  # a warning is told once per run (recovery plans too)
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"warning: {record.getMessage()}", err=True)
+        message = record.getMessage()
+        if message not in self.seen:
+            self.seen.add(message)
+            click.echo(f"warning: {message}", err=True)
 
 
 def install_warning_handler() -> None:
     log = logging.getLogger("genman")
-    if not any(isinstance(h, WarningHandler) for h in log.handlers):
-        log.addHandler(WarningHandler())
+    for h in log.handlers:
+        if isinstance(h, WarningHandler):
+            h.seen.clear()  # a new run (tests run many in one process)
+            return
+    log.addHandler(WarningHandler())
 
 
 def opts_of(ctx: click.Context) -> Options:
@@ -233,8 +240,6 @@ def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = Fa
         for line in result.plan.describe():
             click.echo(f"  {line}")
         return EXIT_OK
-    for warning in result.plan.warnings:
-        click.echo(f"warning: {warning}", err=True)
     for step in result.outcome.planned_only:
         click.echo(f"not run under --root: {step}", err=True)
     click.echo(f"{verb} generation {result.number}")
@@ -501,11 +506,9 @@ def watch_confirmation(ctx: click.Context, token: str, init_system: str | None) 
 
 
 def _print_plan(lines: list[str], dry_run: bool) -> None:
-    """Warnings to stderr; the plan (for --dry-run) to stdout."""
-    for line in lines:
-        if line.startswith("warning: "):
-            click.echo(line, err=True)
-        elif dry_run:
+    """The plan, for --dry-run, to stdout (its warnings went to stderr when it was made)."""
+    if dry_run:
+        for line in lines:
             click.echo(line)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from genman import fsutil, generation, storemount
 from genman.bootloader import execute_boot, shrink_boot
 from genman.bootloader.model import BootPlan, human
+from genman.channel import warn_all
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout, is_store_name, store_names_in
@@ -41,6 +42,10 @@ class GcPlan:
 
     def describe(self) -> list[str]:
         return [*self.boot.describe(), *self.store.describe()]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.boot.warnings
 
     def freed(self) -> dict[str, int]:
         return {"store": self.store.bytes, **self.boot.freed()}
@@ -188,6 +193,7 @@ def plan_gc(opts: Options) -> GcPlan:
 def gc(opts: Options, *, dry_run: bool) -> GcPlan:
     with session(opts):
         plan = plan_gc(opts)
+        warn_all(plan.warnings)
         if not dry_run:
             execute_boot(opts, plan.boot)
             execute_store(opts, plan.store)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from genman import fsutil, generation, status
 from genman.bootloader import shrink_boot
 from genman.bootloader.model import BootPlan, human
+from genman.channel import warn_all
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.gc import StorePlan, boot_once_numbers, execute_store, live_etc_names, plan_store
@@ -69,6 +70,10 @@ class PrunePlan:
         lines.extend(self.store.describe())
         return lines
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.boot.warnings
+
     def freed(self) -> dict[str, int]:
         out = {"store": self.store.bytes}
         out.update(self.boot.freed())
@@ -124,6 +129,7 @@ def prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
           dry_run: bool) -> PrunePlan:
     with session(opts):
         plan = plan_prune(opts, keep=keep, older_than=older_than)
+        warn_all(plan.warnings)
         if not dry_run:
             execute_prune(opts, plan)
         return plan

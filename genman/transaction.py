@@ -22,7 +22,7 @@ from pathlib import Path
 from genman import fsutil, generation
 from genman.bootloader import Pending
 from genman.bootloader.model import BootPlan
-from genman.channel import Say, quiet, warn
+from genman.channel import Say, quiet, warn, warn_all
 from genman.context import Options
 from genman.errors import GenmanError
 from genman.etcwants import copy_sources, touched_paths
@@ -151,6 +151,7 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
     request = Request(target=old_target, activate=j.activates and not rebooted,
                       default=j.old_default, boot=boot)
     plan = plan_switch(state, current, request)
+    warn_all(plan.warnings)
     outcome = execute(opts, plan, say, state.init_system, first_step=-len(plan.actions) - 1)
     for f in outcome.failures:
         warn(f"service {f.change.unit} failed to {f.change.action.value} while undoing")

@@ -99,3 +99,26 @@ def test_warning_reaches_a_pipe(tmp_path: Path, genman: Genman) -> None:
     assert r.returncode == 0, r.stderr
     assert f"warning: removed a stray temp file {stray}\n" in r.stderr
     assert not stray.is_symlink()
+
+
+def test_warnings_keep_the_order_they_were_raised(tmp_path: Path, genman: Genman,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recovery warns first, then the plan (no bootloader here), each line once."""
+    root = make_root(tmp_path)
+    assert genman("--root", root, "switch", profile(tmp_path, 1)).code == 0
+
+    def crash(step: int) -> None:
+        if step == 2:
+            raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(execute, "crash_point", crash)
+        m.setattr(transaction, "crash_point", crash)
+        assert genman("--root", root, "switch", profile(tmp_path, 2)).code == 130
+    r = genman("--root", root, "switch", profile(tmp_path, 3))
+    assert r.code == 0, r.err
+    warnings = [line for line in r.err.splitlines() if line.startswith("warning: ")]
+    assert warnings[0].startswith(UNDONE)
+    assert warnings[-1].startswith("warning: no bootloader found")
+    assert len(warnings) == len(set(warnings))
+    assert "no bootloader" not in r.out

@@ -112,15 +112,12 @@ class BootPlan:
     sync: tuple[Path, ...] = field(default=())
 
     def describe(self) -> list[str]:
-        lines = [f"warning: {w}" for w in self.warnings]
+        """The actions; `warnings` are told apart (the command warns them when planned)."""
         if self.kind is Kind.NONE:
-            return lines or ["boot entries: none (no bootloader)"]
+            return ["boot entries: none (no bootloader)"]
         if not self.actions:
-            lines.append(f"boot entries ({self.kind}): up to date")
-            return lines
-        lines.append(f"boot entries ({self.kind}):")
-        lines.extend(f"  {a.describe()}" for a in self.actions)
-        return lines
+            return [f"boot entries ({self.kind}): up to date"]
+        return [f"boot entries ({self.kind}):", *(f"  {a.describe()}" for a in self.actions)]
 
     def freed(self) -> dict[str, int]:
         """Bytes the deletions free, by where."""

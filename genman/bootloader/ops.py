@@ -12,6 +12,7 @@ from genman.bootloader.base import BootState
 from genman.bootloader.execute import execute_boot
 from genman.bootloader.model import Action, BootPlan, DeleteFile, WriteFile
 from genman.bootloader.planner import plan_entries
+from genman.channel import warn_all
 from genman.context import Options
 
 
@@ -25,6 +26,10 @@ def _plan(state: BootState, actions: list[Action]) -> BootPlan:
 class OncePlan:
     plan: BootPlan
     message: str
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.plan.warnings
 
     def describe(self) -> list[str]:
         return [*self.plan.describe(), self.message]
@@ -72,6 +77,10 @@ class InstallPlan:
     boot: BootPlan  # the entries of every generation
     notes: tuple[str, ...] = ()
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.boot.warnings
+
     def describe(self) -> list[str]:
         return [*(a.describe() for a in self.setup.actions), *self.boot.describe(),
                 *self.notes]
@@ -86,6 +95,7 @@ def plan_install(opts: Options, state: BootState) -> InstallPlan:
 def install(opts: Options, *, dry_run: bool) -> InstallPlan:
     state = boot_state(opts, generation.generation_numbers(opts.layout))
     plan = plan_install(opts, state)
+    warn_all(plan.warnings)
     if not dry_run:
         execute_boot(plan.boot)
         execute_boot(plan.setup)
