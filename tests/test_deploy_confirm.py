@@ -1,0 +1,122 @@
+"""deploy's confirmed switch against real sshd targets (see fleet and sshnet): the confirm
+comes over a new connection; a host that cannot be reached to confirm, or whose new
+generation fails its checks, reverts by itself while the others switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fleet import GENMAN, NAMES, by_host, deploy, etc, started, write_fleet
+from tests.sshnet import Net
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Net]:
+    yield from started(tmp_path, NAMES)
+
+WAIT = 60.0  # seconds a target's watcher gets to revert after its deadline
+
+
+def bump(net: Net, index: int) -> None:
+    """A one-variable change: ltnet_index of every host moves by `index`."""
+    p = net.tmp / "fleet/hosts.toml"
+    p.write_text(p.read_text().replace("ltnet_index = ", f"ltnet_index = {index}"))
+
+
+def default_of(root: Path) -> str:
+    return os.readlink(root / "var/lib/genman/default")
+
+
+def sessions_ports(net: Net, i: int) -> list[str]:
+    log = net.targets[i].config.with_suffix(".log").read_text()
+    return [ln.split(" port ")[1].split()[0] for ln in log.splitlines()
+            if "Starting session: command" in ln]
+
+
+def test_second_deploy_confirms_over_a_new_connection(fleet: Net) -> None:
+    net = fleet
+    inv = write_fleet(net)
+    assert deploy(net, inv)[0] == 0  # first generation: a plain switch
+    bump(net, 1)
+    before = len(sessions_ports(net, 0))
+    code, rows, err = deploy(net, inv, "--confirm-within", "30s")
+    assert code == 0, json.dumps(rows) + err
+    assert all(r["result"] == "switched" and r["new"] == 2 for r in rows)
+    assert "fra1: confirming" in err
+    for t in net.targets:
+        assert default_of(t.root).endswith("/2")  # confirmed: the boot default moved
+    # facts, store query, copy and activate share one connection; the confirm has its own
+    ports = sessions_ports(net, 0)[before:]
+    assert len(ports) == 5 and len(set(ports[:4])) == 1 and ports[4] != ports[0]
+
+
+def test_host_unreachable_for_the_confirm_reverts_by_itself(fleet: Net) -> None:
+    net = fleet
+    inv = write_fleet(net)
+    assert deploy(net, inv)[0] == 0
+    bump(net, 1)
+    env = {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")}
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, GENMAN, "deploy", "-i", str(inv),
+                             "--json", "--confirm-within", "5s"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Once ams1 activates, its sshd stops taking new connections (the session in use,
+    # a child of it, carries on): the confirm cannot reach it.
+    ams1 = net.targets[1]
+    log = net.tmp / "deploy.err"
+    deadline = time.monotonic() + WAIT
+    seen = ""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen += line
+        if line.startswith("ams1: activating"):
+            assert ams1.sshd is not None
+            ams1.sshd.kill()
+            ams1.sshd.wait(timeout=10)
+            ams1.sshd = None
+            break
+        assert time.monotonic() < deadline, seen
+    out, rest = proc.communicate(timeout=300)
+    log.write_text(seen + rest)
+    assert proc.returncode == 6, seen + rest
+    res = by_host(json.loads(out))
+    assert res["ams1"]["result"] == "reverted", res["ams1"]
+    assert "confirm did not reach" in str(res["ams1"]["detail"])
+    assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched"
+    # ams1's own watcher puts generation 1 back at the deadline
+    active = ams1.root / "run/genman/active"
+    deadline = time.monotonic() + WAIT
+    while not os.readlink(active).endswith("/1"):
+        assert time.monotonic() < deadline, os.readlink(active)
+        time.sleep(0.2)
+    assert default_of(ams1.root).endswith("/1")
+    assert etc(net, "ams1", "motd") == "AS4225470002\n"  # generation 1's ltnet_index = 2
+
+
+def test_failed_health_check_reverts_that_host_only(fleet: Net) -> None:
+    net = fleet
+    inv = write_fleet(net)
+    assert deploy(net, inv)[0] == 0
+    d = net.tmp / "fleet"
+    (d / "failing.toml").write_text(
+        'imports = ["profile.toml"]\n[health.checks.gateway]\ncommand = ["false"]\n')
+    text = inv.read_text().replace('[hosts.lon1]\n', '[hosts.lon1]\nprofile = "failing.toml"\n')
+    inv.write_text(text)
+    bump(net, 1)
+    code, rows, err = deploy(net, inv, "--confirm-within", "30s")
+    assert code == 6, json.dumps(rows) + err
+    res = by_host(rows)
+    assert res["lon1"]["result"] == "reverted", res["lon1"]
+    assert "checks" in str(res["lon1"]["detail"])
+    assert res["fra1"]["result"] == "switched" and res["ams1"]["result"] == "switched"
+    lon1 = net.targets[2].root
+    assert default_of(lon1).endswith("/1")
+    assert os.readlink(lon1 / "run/genman/active").endswith("/1")
+    assert etc(net, "lon1", "motd") == f"AS{4225470000 + 3}\n"
+    assert NAMES[2] == "lon1"
