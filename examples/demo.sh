@@ -1,7 +1,9 @@
 #!/bin/sh
 # genman's main job on the built-in example, in a sandbox root (nothing on this host changes):
 # builds and switches generations of examples/fra1 with boot entries on a sandbox ESP,
-# changes one template variable, then shows list-generations, diff, rollback and prune. Run as root on Debian 12; it installs what it needs.
+# changes one template variable, then shows list-generations, diff, rollback, prune,
+# a confirmed switch reverted and one kept, and a fleet deploy's plan.
+# Run as root on Debian 12; it installs what it needs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 sh "$here/tools/bootstrap.sh"
@@ -86,6 +88,20 @@ g switch-generation 2
 g prune --keep 1
 g list-generations
 ls "$esp/loader/entries" | sed 's/^/  loader\/entries\//'
+
+step "a confirmed switch nobody confirms: reverted by itself, exit 5 (nobody at the console)"
+sed -i 's/^ltnet_index = 4/ltnet_index = 5/' "$profile"
+rc=0; g switch --confirm-within 5s --wait "$profile" || rc=$?
+echo "exit code: $rc"
+g status
+
+step "the same switch, confirmed this time: it becomes the boot default"
+g switch --confirm-within 2m "$profile"
+g confirm
+g list-generations
+
+step "a fleet: what genman deploy would do with examples/hosts.toml (--dry-run: no host is contacted)"
+(cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run)
 
 echo
 echo "sandbox left in $work (remove it with: rm -rf $work)"
