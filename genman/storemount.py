@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 from genman.errors import GenmanError
 from genman.layout import Layout
@@ -72,7 +73,7 @@ def writable_path(path: str) -> Iterator[None]:
 @contextlib.contextmanager
 def writable(layout: Layout) -> Iterator[None]:
     """The live store writable for the block; under --root nothing is mounted."""
-    if not layout.is_live:
+    if layout.root != Path("/"):  # the real root, not whatever says it is live
         log.debug("store not remounted: --root %s", layout.root)
         yield
         return

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from genman import generation
-from genman.bootline import kernel_params
+from genman.bootline import check_line, kernel_params
 from genman.errors import GenmanError
 from genman.health.counting import panic_params
 from genman.layout import Layout
@@ -46,7 +46,7 @@ def boot_of(layout: Layout, number: int, toplevel: str, manifest: Manifest,
     title = f"{manifest.hostname} generation {number}"
     if manifest.description:
         title += f": {manifest.description}"
-    title += f" ({date}, Linux {k.version})"
+    title = check_line(title + f" ({date}, Linux {k.version})", f"generation {number}'s title")
     params = kernel_params(k.params, (f"init={layout.store_dir / toplevel / 'init'}",
                                       f"genman.generation={number}",
                                       *panic_params(manifest.health, k.params)))
