@@ -21,6 +21,7 @@ MOUNTINFO = """\
 22 1 252:2 / / rw,relatime shared:1 - ext4 /dev/vda2 rw
 30 22 252:1 / /boot/efi rw,relatime shared:2 - vfat /dev/vda1 rw,fmask=0077
 31 22 0:40 / /mnt/with\\040space rw - tmpfs tmpfs rw
+40 22 252:2 /var/lib/genman/store /var/lib/genman/store ro,relatime shared:1 - ext4 /dev/vda2 rw
 """
 
 
@@ -35,6 +36,20 @@ def test_read_mounts_parses_mountinfo(tmp_path: Path) -> None:
     mounts = read_mounts(str(f))
     assert mounts[1] == Mount(Path("/boot/efi"), "vfat", "/dev/vda1", "252:1")
     assert mounts[2].point == Path("/mnt/with space")
+    assert mounts[3].fsroot == "/var/lib/genman/store"
+
+
+def test_a_bind_mounted_store_keeps_its_path_on_the_file_system(tmp_path: Path) -> None:
+    """The store, bind-mounted read-only onto itself, is still /var/lib/genman/store to a
+    GRUB that reads the root file system raw (not "/<hash>-vmlinuz")."""
+    f = tmp_path / "mountinfo"
+    f.write_text(MOUNTINFO)
+    probe = Probe(Options(Layout.for_root(Path("/"))), read_mounts(str(f)))
+    fs = probe.fs_of(Path("/var/lib/genman/store"))
+    assert fs.mount == Path("/var/lib/genman/store")
+    kernel = Path("/var/lib/genman/store/0123-vmlinuz-6.1.0-28-amd64")
+    assert fs.loader_path(kernel) == "/var/lib/genman/store/0123-vmlinuz-6.1.0-28-amd64"
+    assert probe.fs_of(Path("/boot/efi/EFI")).loader_path(Path("/boot/efi/EFI/k")) == "/EFI/k"
 
 
 def test_under_root_only_mounts_inside_the_root_count(root: Path) -> None:

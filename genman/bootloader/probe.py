@@ -37,6 +37,9 @@ class Mount:
     fstype: str
     source: str
     dev: str  # "major:minor"
+    # The directory of the file system mounted here: "/" for a whole file system; for a
+    # bind mount (genman's read-only store) or a btrfs subvolume, the path inside it.
+    fsroot: str = "/"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class FsInfo:
     # On a device-mapper (LUKS, LVM) or md RAID device: GRUB reads those only with modules
     # its core image may lack, so kernels are copied to /boot instead.
     layered: bool = False
+    fsroot: str = "/"  # see Mount.fsroot: what the bootloader sees at `mount`
 
     @property
     def grub_module(self) -> str | None:
@@ -58,7 +62,9 @@ class FsInfo:
         return GRUB_MODULE.get(self.fstype)
 
     def loader_path(self, host_path: Path) -> str:
-        return "/" + str(host_path.relative_to(self.mount)).removeprefix(".").lstrip("/")
+        """The path a bootloader reading this file system raw gives for host_path."""
+        inside = str(host_path.relative_to(self.mount)).removeprefix(".").lstrip("/")
+        return "/" + "/".join(p for p in (self.fsroot.strip("/"), inside) if p)
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def read_mounts(path: str = "/proc/self/mountinfo") -> list[Mount]:
         if len(fields) < 5 or len(rfields) < 2:
             continue
         mounts.append(Mount(Path(_unescape(fields[4])), rfields[0], _unescape(rfields[1]),
-                            fields[2]))
+                            fields[2], _unescape(fields[3])))
     return mounts
 
 
@@ -126,7 +132,7 @@ class Probe:
             # outside it (--boot-dir) is taken to be the root of its own file system.
             base = self.root if _within(path, self.root) else path
             return FsInfo(base)
-        return FsInfo(m.point, m.fstype, self._uuid(m), self._is_layered(m.dev))
+        return FsInfo(m.point, m.fstype, self._uuid(m), self._is_layered(m.dev), m.fsroot)
 
     def _udev_props(self, dev: str) -> dict[str, str]:
         try:
