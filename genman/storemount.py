@@ -57,9 +57,15 @@ def protect_path(path: str) -> bool:
 
 @contextlib.contextmanager
 def writable_path(path: str) -> Iterator[None]:
-    """`path` writable for the block, read-only again after it (where mounts are allowed)."""
+    """`path` writable for the block, read-only again after it (where mounts are allowed).
+    The bind mount is taken away for the block rather than made writable: link(2) never
+    crosses a mount point, and a kernel's modules are hard-linked into the store from
+    /lib/modules on the same file system. Where it is busy, it is remounted writable."""
     if mount_state(path):
-        r = run(["mount", "-o", "remount,rw,bind", path], check=False)
+        r = run(["umount", path], check=False)
+        if not r.ok:
+            log.debug("store busy, remounted writable instead: %s", r.stderr.strip())
+            r = run(["mount", "-o", "remount,rw,bind", path], check=False)
         if not r.ok:
             raise GenmanError(f"the store {path} is mounted read-only and cannot be remounted "
                               f"writable: {r.stderr.strip()}",

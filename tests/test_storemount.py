@@ -42,11 +42,15 @@ def test_a_write_through_a_link_into_the_protected_store_fails(store: Path) -> N
 
 def test_genman_opens_the_store_only_while_it_writes(store: Path) -> None:
     storemount.protect_path(str(store))
+    (store.parent / "module.ko").write_text("a module\n")
     with storemount.writable_path(str(store)):
-        assert storemount.mount_state(str(store)) is False
+        assert not storemount.mount_state(str(store))
         (store / "new").write_text("added\n")
+        # Hard links from the store's own file system work (no mount point in between).
+        (store / "module.ko").hardlink_to(store.parent / "module.ko")
     assert storemount.mount_state(str(store)) is True
     assert (store / "new").read_text() == "added\n"
+    assert (store / "module.ko").stat().st_nlink == 2
 
 
 def test_under_root_nothing_is_mounted(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
