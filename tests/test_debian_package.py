@@ -20,7 +20,7 @@ SITE = "usr/lib/python3/dist-packages"
 
 MUST_SHIP = [
     "usr/bin/genman",
-    f"{SITE}/genman/cli.py",
+    f"{SITE}/genman/cli/__init__.py",
     f"{SITE}/genman/bootloaders/09_genman.j2",
     f"{SITE}/genman/bootloaders/grub-menu.cfg.j2",
     f"{SITE}/genman/bootloaders/systemd-boot-entry.conf.j2",
