@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import errno
 
+# For a state genman itself should never reach (where an `assert` would vanish under -O).
+BUG_HINT = "this is a bug in genman; run again with --debug for the traceback"
+
 
 class GenmanError(Exception):
     """A clear, expected failure: printed as `error: <message>` plus `hint: <hint>`, exit 1.

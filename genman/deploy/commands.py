@@ -96,7 +96,8 @@ def remote() -> None:
 
 def _opts() -> Options:
     opts = click.get_current_context().find_object(Options)
-    assert opts is not None
+    if opts is None:  # only when a command is invoked without the group
+        raise click.UsageError("genman's global options were not parsed")
     return opts
 
 
@@ -108,7 +109,8 @@ def _can_confirm() -> bool:
     """This genman has the confirmed switch: `confirm`, `switch-generation
     --confirm-within`."""
     root = click.get_current_context().find_root().command
-    assert isinstance(root, click.Group)
+    if not isinstance(root, click.Group):
+        return False
     sg = root.commands.get("switch-generation")
     return "confirm" in root.commands and sg is not None and any(
         "--confirm-within" in getattr(p, "opts", ()) for p in sg.params)

@@ -96,7 +96,8 @@ def receive(store_dir: Path, stream: IO[bytes]) -> list[str]:
                 if first is None or first.name != INDEX:
                     raise GenmanError("the copy does not start with genman's index")
                 f = tar.extractfile(first)
-                assert f is not None
+                if f is None:
+                    raise GenmanError("the copy's index is not a regular file")
                 index = json.loads(f.read())
                 if not all(is_store_name(n) and "/" not in n for n in index):
                     raise GenmanError("the copy's index names something not a store path")

@@ -22,7 +22,7 @@ from genman import generation, status
 from genman.bootloader.model import Kind
 from genman.channel import warn
 from genman.context import Options
-from genman.errors import GenmanError
+from genman.errors import BUG_HINT, GenmanError
 from genman.health import checks, counting, state
 from genman.health.config import HealthConfig
 from genman.health.counting import Verdict
@@ -184,7 +184,9 @@ def boot_mark(opts: Options, say: Say) -> int:
         say(f"generation {booted} was picked by hand or once: it is not blessed")
         return EXIT_GOOD
     if verdict is Verdict.FALLBACK:
-        assert default is not None and rec is not None
+        if default is None or rec is None:
+            raise GenmanError("a fallback was judged without a default generation's record",
+                              hint=BUG_HINT)
         _fall_back(opts, default, booted, rec.failure, say)
     health = _health(layout, booted) or HealthConfig()
     run = checks.run_checks(health, boot_id() or "unknown", booted, "boot", say=say)
@@ -197,7 +199,8 @@ def boot_mark(opts: Options, say: Say) -> int:
         say(f"generation {booted} is good")
         return EXIT_GOOD
     bad = run.first_failure
-    assert bad is not None
+    if bad is None:
+        raise GenmanError("a required check failed but none is named", hint=BUG_HINT)
     state.write(layout, booted, state.Record(state.GenState.TRYING, left, bad.reason))
     if left is None:  # nothing counts: rebooting would only come back here
         say(f"{bad.reason}; no boot counter, so no reboot")

@@ -42,7 +42,9 @@ def _chooser(opts: Options, profile_file: Path | None, number: int | None,
         return lambda: generation.build(prof, opts.layout, say).number
     if number == -1:
         return lambda: activation.previous_generation(opts.layout)
-    assert number is not None
+    if number is None:
+        raise GenmanError("a confirmed switch needs a profile or a generation number",
+                          hint="give `genman switch` a profile or `switch-generation` a number")
 
     def existing() -> int:
         generation.toplevel_of(opts.layout, number)  # a clear error for a missing one
@@ -67,7 +69,9 @@ def confirmed_switch(opts: Options, profile_file: Path | None, number: int | Non
              "`genman health --last` shows the checks' output", err=True)
         return EXIT_REVERTED
     token = confirm.token_of(opts.layout)
-    assert token is not None and result.deadline is not None
+    if token is None or result.deadline is None:
+        raise GenmanError("the confirmed switch left no pending confirmation to watch",
+                          hint="`genman status` shows what is active and what is the default")
     pid = confirm.start_watcher(opts, token, init_system)
     say(f"watcher {pid} reverts generation {result.number} at the deadline unless confirmed")
     echo(confirm.describe(result))
@@ -88,10 +92,12 @@ def dry_run_health(opts: Options, profile_file: Path | None, number: int | None,
 
     if profile_file is not None:
         health = profile.load(profile_file, opts.layout).sections.get("health")
-    else:
+    elif number is not None:
         n = activation.previous_generation(opts.layout) if number == -1 else number
-        assert n is not None
         health = generation.manifest_of(opts.layout, n).health
+    else:
+        raise GenmanError("a dry run needs a profile or a generation number",
+                          hint="give `genman switch` a profile or `switch-generation` a number")
     if health is None and within_text is None:
         return  # nothing about health to say: the plan is all there is
     for line in (health or HealthConfig()).describe():

@@ -88,10 +88,9 @@ def watch(opts: Options, token: str, flags: Any, say: Say, clock: Clock = time.t
         try:
             with session(opts, say, flags.init_system):
                 # Under the lock `confirm` may have won the race: decide again.
-                if decide(read_pending(layout), token, clock()) is not Step.REVERT:
-                    continue
                 p = read_pending(layout)
-                assert p is not None
+                if p is None or decide(p, token, clock()) is not Step.REVERT:
+                    continue
                 revert(opts, p, f"not confirmed within the deadline of `genman {p.command}`",
                        flags, say)
                 return Step.REVERT
@@ -233,8 +232,8 @@ def start_watcher(opts: Options, token: str, init_system: str | None) -> int:
 def describe(result: Result) -> str:
     match result.outcome:
         case Outcome.PENDING:
-            assert result.deadline is not None
-            left = max(result.deadline - time.time(), 0.0)
+            deadline = result.deadline if result.deadline is not None else time.time()
+            left = max(deadline - time.time(), 0.0)
             return (f"generation {result.number} is active but not the boot default; "
                     f"`genman confirm` within {show_duration(round(left))} keeps it, "
                     "otherwise it is reverted")

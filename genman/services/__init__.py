@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from genman.errors import BUG_HINT, GenmanError
 from genman.manifest import ServiceEntry
 from genman.services.names import full_name
 
@@ -38,6 +39,13 @@ class Action(StrEnum):
 
 # Actions that run a command.
 RUNS = (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
+
+
+def require_command(action: Action, unit: str) -> None:
+    """A backend is asked only for actions that run a command (the plan skips the rest)."""
+    if action not in RUNS:
+        raise GenmanError(f"service {unit}: '{action.value}' runs no command",
+                          hint=BUG_HINT)
 
 RUNNING = frozenset({"active", "activating", "reloading", "refreshing"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from genman.process import Result, run
-from genman.services import Action, InitSystem, UnitStatus, tail
+from genman.services import Action, InitSystem, UnitStatus, require_command, tail
 from genman.services.names import full_name
 
 
@@ -20,7 +20,7 @@ class OpenRC:
         return Result(("true",), 0, "", "")  # OpenRC reads its scripts on each call
 
     def apply(self, action: Action, unit: str, at_boot: bool = False) -> Result:
-        assert action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
+        require_command(action, unit)
         name = service(unit)
         # A service the profile adds must also come up at boot; one it drops must not.
         if at_boot and action is Action.START:

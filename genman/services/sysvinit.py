@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from genman.process import Result, run
-from genman.services import Action, InitSystem, UnitStatus, tail
+from genman.services import Action, InitSystem, UnitStatus, require_command, tail
 from genman.services.names import full_name
 
 
@@ -27,7 +27,7 @@ class SysVinit:
         return Result(("true",), 0, "", "")  # sysvinit has no unit cache to reload
 
     def apply(self, action: Action, unit: str, at_boot: bool = False) -> Result:
-        assert action in (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
+        require_command(action, unit)
         name = script(unit)
         if name.startswith("-"):
             return refused(["service", name, action.value], "a script name may not begin "
