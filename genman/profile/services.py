@@ -31,8 +31,7 @@ def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
                 raise err(f, f"{key} on_change", f"{v!r} is not one of restart, reload, none",
                           'e.g. on_change = "reload"') from None
         if unit_file is not None:
-            installed = unit.rsplit("/", 1)[-1]
-            installed = installed if "." in installed else f"{installed}.service"
+            installed = names.full_name(unit)  # the name the unit file is installed under
             if f"systemd/system/{installed}" in etc_paths:
                 raise err(
                     file, f"{key} unit_file", f"/etc/systemd/system/{installed} is also an "

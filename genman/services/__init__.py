@@ -85,7 +85,8 @@ class ServiceChange:
 
 
 def unit_file_name(entry: ServiceEntry) -> str:
-    """The file name a managed unit file is installed under in /etc/systemd/system."""
+    """The file name a managed unit file is installed under in /etc/systemd/system (the
+    profile's check for a clash with [etc] uses the same `names.full_name`)."""
     return full_name(entry.unit)
 
 
