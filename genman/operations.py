@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from genman import generation, status
+from genman.compose import Progress
 from genman.context import Options
 from genman.diff import Diff
-from genman.generation import BuildResult, Progress
+from genman.generation import BuildResult
 from genman.session import session
 
 

@@ -14,7 +14,7 @@ PACKAGE = Path(genman.__file__).parent
 SIDE_EFFECTS = {
     "genman.fsutil", "genman.process", "genman.execute", "genman.store",
     "genman.transaction", "genman.session", "genman.activation", "genman.lock",
-    "genman.generation", "genman.bootloader.execute",
+    "genman.generation", "genman.compose", "genman.bootloader.execute",
 }
 
 

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from genman import fsutil, generation, profile
+from genman import compose, fsutil, generation, profile
 from genman.deploy.facts import Facts
 from genman.deploy.hosts import Host
 from genman.layout import Layout
@@ -42,7 +42,7 @@ class LocalStore:
             store = Store(self.layout, cache)
             store.clean()
             with fsutil.umask(0o022), store.batch() as batch:
-                toplevel = generation.add_toplevel(prof, self.layout, batch, lambda _: None)
+                toplevel = compose.add_toplevel(prof, self.layout, batch, lambda _: None)
             cache.save()
             if prof.compiled is not None:
                 prof.compiled.save()
