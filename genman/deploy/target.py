@@ -21,22 +21,11 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.layout import Layout, is_store_name
 from genman.lock import locked
+from genman.profile.owners import read_ids
 
 Progress = Callable[[str], None]
 CONFIRM_EXIT_REVERTED = 5
 
-
-def _ids(layout: Layout, file: str) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    try:
-        with open(layout.host(file), encoding="utf-8", errors="replace") as f:
-            for line in f:
-                parts = line.rstrip("\n").split(":")
-                if len(parts) >= 3 and parts[2].isdigit():
-                    ids.setdefault(parts[0], int(parts[2]))
-    except FileNotFoundError:
-        pass
-    return ids
 
 
 def _toplevel(layout: Layout, number: int | None) -> str | None:
@@ -61,8 +50,8 @@ def facts(layout: Layout, confirm: bool) -> dict[str, Any]:
         "hostname": hostname,
         "architecture": platform.machine(),
         "kernel": platform.release(),
-        "users": _ids(layout, "/etc/passwd"),
-        "groups": _ids(layout, "/etc/group"),
+        "users": read_ids(layout, "/etc/passwd"),
+        "groups": read_ids(layout, "/etc/group"),
         "active": m.active, "active_toplevel": _toplevel(layout, m.active),
         "default": m.default, "default_toplevel": _toplevel(layout, m.default),
         "genman_version": __version__,

@@ -9,7 +9,8 @@ from genman.layout import Layout
 from genman.profile.common import err
 
 
-def _read_ids(layout: Layout, file: str) -> dict[str, int]:
+def read_ids(layout: Layout, file: str) -> dict[str, int]:
+    """name -> id from the target's /etc/passwd or /etc/group (the first of each name)."""
     ids: dict[str, int] = {}
     try:
         with open(layout.host(file), encoding="utf-8", errors="replace") as f:
@@ -29,7 +30,7 @@ class Owners:
 
     @classmethod
     def read(cls, layout: Layout) -> Owners:
-        return cls(_read_ids(layout, "/etc/passwd"), _read_ids(layout, "/etc/group"))
+        return cls(read_ids(layout, "/etc/passwd"), read_ids(layout, "/etc/group"))
 
     def user(self, file: Path, key: str, value: object) -> tuple[str, int]:
         return _resolve(file, key, value, self.users, "user", "/etc/passwd")
