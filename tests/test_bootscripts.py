@@ -85,5 +85,5 @@ def test_init_default_order(scripts: dict[str, str]) -> None:
 def test_unquotable_etc_path_is_refused() -> None:
     bad = Manifest(hostname="h", description="d", init=None, kernel=None,
                    etc={"it's.conf": EtcEntry("x")})
-    with pytest.raises(GenmanError, match="it's.conf"):
+    with pytest.raises(GenmanError, match=r"it's\.conf"):
         bootscripts.render(bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_latest_ignores_link_leaving_root(sandbox: Path, tmp_path: Path) -> None
 
 def test_current_uses_running_release(sandbox: Path, tmp_path: Path) -> None:
     release = platform.release()
-    with pytest.raises(GenmanError, match=f'"current" is {release}'):
+    with pytest.raises(GenmanError, match=re.escape(f'"current" is {release}')):
         kernel.resolve_image(Layout.for_root(sandbox), "current", tmp_path / "p.toml")
     p = _kernel(sandbox, release)
     assert kernel.resolve_image(Layout.for_root(sandbox), "current", tmp_path / "p.toml") == (

@@ -73,5 +73,5 @@ def test_stdin_file_is_streamed(tmp_path: Path) -> None:
 
 
 def test_timeout_becomes_genman_error() -> None:
-    with pytest.raises(GenmanError, match="did not finish within 0.1 s"):
+    with pytest.raises(GenmanError, match=r"did not finish within 0\.1 s"):
         process.run([PY, "-c", "import time; time.sleep(5)"], check=False, timeout=0.1)
