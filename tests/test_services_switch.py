@@ -216,11 +216,19 @@ def test_escaped_unit_names_are_accepted_and_passed_after_dashes(live: Any) -> N
 
 
 def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: Any) -> None:
+    from tests.helpers import make_root
+
     p = tmp_path / "bad.toml"
     p.write_text('[system]\nhostname = "h"\n[services.data]\nunit = "/srv/foo bar.mount"\n')
     r = genman("build", p)
     assert r.code == 1
-    assert 'unit = "srv-foo\\x20bar.mount"' in r.err
+    assert "unit = 'srv-foo\\x20bar.mount'" in r.err
+    # the hint is TOML as it stands: pasted into the profile, it builds
+    hint = next(ln for ln in r.err.splitlines() if ln.startswith("hint:"))
+    fixed = hint.split("e.g. ", 1)[1].split(" (", 1)[0]
+    p.write_text(f'[system]\nhostname = "h"\n[services.data]\n{fixed}\n')
+    r = genman("--root", make_root(tmp_path / "other"), "build", p)
+    assert r.code == 0, r.err
 
 
 def etc_unit(path: str, body: str) -> str:
@@ -280,6 +288,43 @@ PAIRS = [
         etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r1")),
         etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r2")),
         {"r.service"}, [PROBE, "systemctl daemon-reload"], id="refuse-manual-start"),
+    # Escaped unit names kept under [etc] (TOML's "\\x2d" is the file name's \x2d): the
+    # same decisions, the names passed to systemctl after "--" as systemd spells them.
+    pytest.param(  # a mount whose What= changed: restarted in place
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro")),
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro").replace("vdb", "vdc")),
+        {"srv-foo\\x2dbar.mount"},
+        [PROBE, "systemctl daemon-reload", "systemctl restart -- srv-foo\\x2dbar.mount",
+         SHOW + "srv-foo\\x2dbar.mount"], id="escaped-mount"),
+    pytest.param(  # only its drop-in's Options= changed: remounted by a reload
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro"))
+        + etc_unit("srv-foo\\\\x2dbar.mount.d/o.conf", "[Mount]\nOptions=ro\n"),
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro"))
+        + etc_unit("srv-foo\\\\x2dbar.mount.d/o.conf", "[Mount]\nOptions=rw\n"),
+        {"srv-foo\\x2dbar.mount"},
+        [PROBE, "systemctl daemon-reload", "systemctl reload -- srv-foo\\x2dbar.mount"],
+        id="escaped-mount-drop-in"),
+    pytest.param(  # a swap on a disk label
+        etc_unit("dev-disk-by\\\\x2dlabel-x.swap", "[Swap]\nPriority=1\n"),
+        etc_unit("dev-disk-by\\\\x2dlabel-x.swap", "[Swap]\nPriority=2\n"),
+        {"dev-disk-by\\x2dlabel-x.swap"},
+        [PROBE, "systemctl daemon-reload", "systemctl restart -- dev-disk-by\\x2dlabel-x.swap",
+         SHOW + "dev-disk-by\\x2dlabel-x.swap"], id="escaped-swap"),
+    pytest.param(  # a declared service with an escaped name: stopped, reloaded, started
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("a"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("b"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        {"foo\\x2dbar.service"},
+        [PROBE, "systemctl stop -- foo\\x2dbar", "systemctl daemon-reload",
+         "systemctl start -- foo\\x2dbar", SHOW + "foo\\x2dbar.service"],
+        id="escaped-service"),
+    pytest.param(  # stopped by the admin: stays stopped, only the daemon-reload
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("a"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("b"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        set(), [PROBE, "systemctl daemon-reload"], id="escaped-service-stopped"),
 ]
 
 

@@ -67,11 +67,13 @@ def _unit(entry: Entries, key: str, name: str, unit_file: Path | None) -> str:
     v, f = entry["unit"]
     expect(f, f"{key} unit", v, str, "a string")
     # A unit never begins with '-' (it would read as an option); systemd escapes
-    # (`srv-foo\x2dbar.mount`) are accepted.
+    # (`srv-foo\x2dbar.mount`, `foo\x2dbar` for foo\x2dbar.service) are accepted.
     base = v.rsplit("/", 1)[-1]
-    if not v or v.startswith("-") or not (NAME.match(base) or names.is_valid(base)):
+    valid = NAME.match(base) or names.is_valid(names.full_name(base))
+    if not v or v.startswith("-") or not valid:
         given = v if v.startswith("/") and v.endswith(".mount") else base
-        hint = f'e.g. unit = "{names.suggest(given)}" (systemd-escape rules)' if base else \
+        # A TOML literal string: "\x2d" would not parse (TOML has no \x escape).
+        hint = f"e.g. unit = '{names.suggest(given)}' (systemd-escape rules)" if base else \
             'e.g. unit = "nginx"'
         raise err(f, f"{key} unit", f"bad unit name {v!r}", hint)
     return str(v)
