@@ -157,6 +157,39 @@ def test_changed_stopped_reloaded_and_dying_services(
     assert fake.commands() == [*probe, stop.replace("stop", "reload")]
 
 
+OPENRC_APP = "#!/sbin/openrc-run\ncommand=/usr/bin/app\ncommand_background=yes\n"
+RELOADING = OPENRC_APP + 'extra_started_commands="reload"\nreload() {\n\t:\n}\n'
+RELOAD = 'on_change = "reload"\n'
+
+
+def test_openrc_reloads_only_a_script_that_declares_reload(live: Any, tmp_path: Path) -> None:
+    """rc-service NAME reload fails for an openrc-run script without it ("unknown function
+    `reload'"): such a service is stopped and started instead. The script read is the one
+    the new generation brings under [etc], else the system's."""
+    script = tmp_path / "root/etc/init.d/app"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(OPENRC_APP)
+    status = "rc-service -- app status"
+    fake, r = live(TRIGGER.format("1", RELOAD), TRIGGER.format("2", RELOAD), {},
+                   {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app stop", "rc-service -- app start",
+                               status]
+    script.write_text(RELOADING)
+    fake, r = live(TRIGGER.format("3", RELOAD), TRIGGER.format("4", RELOAD), {},
+                   {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app reload"]
+    # the new generation's own script (managed as /etc/init.d/app) is the one that counts
+    script.unlink()
+    managed = '[etc."init.d/app"]\nsource = "{}"\nmode = "0755"\n'
+    fake, r = live(TRIGGER.format("5", RELOAD) + managed.format("plain"),
+                   TRIGGER.format("6", RELOAD) + managed.format("reloading"),
+                   {"plain": OPENRC_APP, "reloading": RELOADING}, {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app reload"]
+
+
 @pytest.mark.parametrize("init", ["systemd", "sysvinit", "openrc"])
 def test_a_service_that_dies_after_start_is_exit_4_with_its_log(live: Any, init: str) -> None:
     fake, r = live(TRIGGER.format("1", ""), TRIGGER.format("2", ""), {}, {"app.service"},
@@ -181,6 +214,24 @@ def test_dry_run_json(live: Any) -> None:
     kinds = [a["kind"] for a in plan]
     assert kinds.index("service") < kinds.index("flip_static") < kinds.index("check_running")
     assert fake.commands() == [PROBE]  # planned, nothing run
+
+
+def test_settle_from_the_profile_and_the_environment(live: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settle` in [services.X] sets the wait before the check; GENMAN_SERVICE_SETTLE
+    overrides it."""
+    def settle(r: Any) -> list[float]:
+        assert r.code == 0, r.err
+        return [a["settle"] for a in json.loads(r.out) if a["kind"] == "check_running"]
+
+    extra = 'settle = "5s"\n'
+    _, r = live(TRIGGER.format("1", extra), TRIGGER.format("2", extra), {}, {"app.service"},
+                "systemd", "--dry-run", "--json")
+    assert settle(r) == [0]  # the fixture's GENMAN_SERVICE_SETTLE=0
+    monkeypatch.delenv("GENMAN_SERVICE_SETTLE")
+    _, r = live(TRIGGER.format("3", ""), TRIGGER.format("4", extra), {}, {"app.service"},
+                "systemd", "--dry-run", "--json")
+    assert settle(r) == [5.0]
 
 
 def test_stop_if_changed_false_restarts_in_place(live: Any) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from genman.health.config import parse_duration
 from genman.profile.common import NAME, as_given, err, expect, expect_str_list, q, resolve
 from genman.profile.merge import Entries, Raw
 from genman.profile.model import EtcFile, OnChange, ServiceSpec
 from genman.services import names
+from genman.services.state import SETTLE_MAX
 
 
 def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
@@ -42,8 +44,25 @@ def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
             v, f = entry["stop_if_changed"]
             expect(f, f"{key} stop_if_changed", v, bool, "true or false")
             stop = bool(v)
-        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change, stop))
+        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change, stop,
+                               _settle(entry, key)))
     return tuple(out)
+
+
+def _settle(entry: Entries, key: str) -> float | None:
+    """How long after its start a service must still run: a duration of 0 to 60 s."""
+    if "settle" not in entry:
+        return None
+    v, f = entry["settle"]
+    try:
+        seconds = 0.0 if v in (0, "0", "0s") and v is not False else parse_duration(v)
+    except ValueError as e:
+        raise err(f, f"{key} settle", str(e),
+                  'write a duration, e.g. settle = "5s" ("0s": check at once)') from None
+    if seconds > SETTLE_MAX:
+        raise err(f, f"{key} settle", f"{v!r} is longer than {SETTLE_MAX:g} s",
+                  f'e.g. settle = "5s"; a switch waits this long for every start')
+    return seconds
 
 
 def _unit_file(entry: Entries, key: str) -> Path | None:
