@@ -3,6 +3,7 @@ commands through the one subprocess seam."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Any
 from unittest.mock import call
@@ -391,3 +392,38 @@ def test_sysvinit_accepts_init_d_paths_and_refuses_option_names(mocker: MockerFi
     run.reset_mock()
     assert not b.apply(Action.RESTART, "--help").ok
     assert run.call_args_list == []
+
+
+def test_openrc_check_sees_a_daemon_that_died_after_start(
+        mocker: MockerFixture, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's OpenRC says "started" (status exit 0) for a daemon that died: the pid file
+    the service recorded (/run/openrc/options/NAME/pidfile) tells."""
+    import subprocess
+
+    from genman.services import openrc
+
+    monkeypatch.setattr(openrc, "RC_SVCDIR", tmp_path / "openrc")
+    run = mocker.patch("genman.services.openrc.run", autospec=True, return_value=OK)
+    child = subprocess.Popen(["true"])
+    child.wait()
+
+    def record(name: str, pid: int | None) -> None:
+        d = tmp_path / "openrc/options" / name
+        d.mkdir(parents=True)
+        (d / "pidfile").write_text(str(tmp_path / f"{name}.pid") + "\n")
+        if pid is not None:
+            (tmp_path / f"{name}.pid").write_text(f"{pid}\n")
+
+    record("alive", os.getpid())
+    record("died", child.pid)
+    record("nopid", None)
+    b = backend(InitSystem.OPENRC)
+    got = b.check(["alive", "died", "nopid", "plain"])
+    assert {u: s.running for u, s in got.items()} == {
+        "alive": True, "died": False, "nopid": False, "plain": True}
+    assert got["died"].describe() == "crashed (started, but its daemon is gone)"
+    assert run.call_args_list == [call(["rc-service", "--", u, "status"], check=False)
+                                  for u in ("alive", "died", "nopid", "plain")]
+    # status exit 3 (stopped): not running, whatever the pid file says
+    run.return_value = Result(("x",), 3, "", "")
+    assert not b.check(["alive"])["alive"].running
