@@ -61,7 +61,7 @@ def _settle(entry: Entries, key: str) -> float | None:
                   'write a duration, e.g. settle = "5s" ("0s": check at once)') from None
     if seconds > SETTLE_MAX:
         raise err(f, f"{key} settle", f"{v!r} is longer than {SETTLE_MAX:g} s",
-                  f'e.g. settle = "5s"; a switch waits this long for every start')
+                  'e.g. settle = "5s"; a switch waits this long for every start')
     return seconds
 
 
