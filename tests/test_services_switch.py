@@ -266,6 +266,22 @@ def test_escaped_unit_names_are_accepted_and_passed_after_dashes(live: Any) -> N
         "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
 
 
+def test_escaped_unit_file_without_unit(live: Any, tmp_path: Path) -> None:
+    """A unit_file named as systemd escapes its unit names the unit: installed under that
+    name, compared, daemon-reloaded and restarted with it."""
+    for version, what in (("old", "vdb"), ("new", "vdc")):
+        unit = tmp_path / "profiles" / version / "srv-foo\\x2dbar.mount"
+        unit.parent.mkdir(parents=True)
+        unit.write_text(MOUNT.format("ro").replace("vdb", what))
+    profile = '[services.data]\nunit_file = "{}/srv-foo\\\\x2dbar.mount"\n'
+    fake, r = live(profile.format("old"), profile.format("new"),
+                   {}, {"srv-foo\\x2dbar.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [
+        PROBE, "systemctl daemon-reload", "systemctl restart -- srv-foo\\x2dbar.mount",
+        "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
+
+
 def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: Any) -> None:
     from tests.helpers import make_root
 

@@ -74,9 +74,9 @@ def _unit_file(entry: Entries, key: str) -> Path | None:
     if not unit_file.is_file():
         raise err(f, f"{key} unit_file", f"{as_given(v, unit_file)} does not exist",
                   "fix the path; relative paths are relative to this file")
-    if not NAME.match(unit_file.name):
+    if not (NAME.match(unit_file.name) or names.is_valid(unit_file.name)):
         raise err(f, f"{key} unit_file", f"bad unit file name {unit_file.name!r}",
-                  "name the file like its unit, e.g. nginx.service")
+                  "name the file like its unit, e.g. nginx.service or srv-foo\\x2dbar.mount")
     return unit_file
 
 
