@@ -9,6 +9,7 @@ genman, each step a test; a failed step fails the ones after it):
 3. a broken generation (its service cannot start) is left by picking the previous entry,
    and `genman switch-generation` makes that the default;
 5. `genman prune --keep 2` leaves exactly two entries, and both boot;
+4. rollback with nobody at the console (vmlib/health_flow.py), on the GRUB combinations;
 6. service decisions: a unit changed through [etc] runs its new ExecStart= (daemon-reload
    before the start), a service the admin stopped stays stopped across a switch that
    changed it, and one that dies a second after its start makes the switch exit 4.
@@ -23,6 +24,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from vmlib.health_flow import nobody_at_the_console
 from vmlib.images import COMBOS, ROOT_LABEL, Combo
 from vmlib.machine import Machine
 from vmlib.scenario import (
@@ -101,7 +103,13 @@ class Scenario1:
     "guest", OTHER_COMBOS, ids=[c.id for c in OTHER_COMBOS], indirect=True, scope="class"
 )
 class TestGenerations(Scenario1):
-    """Scenario 1 on the combinations that TestLifecycle does not cover."""
+    """Scenario 1 on the combinations that TestLifecycle does not cover, then rollback with
+    nobody at the console on GRUB (test_health.py has it on systemd-boot)."""
+
+    def test_4_nobody_at_the_console(self, guest: Machine) -> None:
+        combo = combo_of(guest)
+        nobody_at_the_console(guest, combo)
+        guest.shutdown()
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,20 @@
-"""Scenario 7, on a Devuan-like guest (sysvinit-core, no systemd): `genman switch`
-restarts the init.d service whose config changed and leaves the other running — the pid
-of the unchanged one stays, the changed one gets a new pid that saw the new config. Then
-the switched-to generation boots through sysvinit and genman's init."""
+"""Scenario 7, on a Devuan-like guest (sysvinit-core, no systemd) booted by GRUB from BIOS:
+`genman switch` restarts the init.d service whose config changed and leaves the other
+running — the pid of the unchanged one stays, the changed one gets a new pid that saw the
+new config. Then the switched-to generation boots through sysvinit and genman's init.
+On the same guest, rollback with nobody at the console (vmlib/health_flow.py): d (confirm
+or revert) and b (a required check that fails at boot, the LSB marker, GRUB's fallback)."""
 
 from __future__ import annotations
 
 import pytest
+from vmlib.health_flow import confirm_flows, fall_back_from
 from vmlib.images import Combo
-from vmlib.scenario import assert_booted, boot_menu, reboot_into, switch
+from vmlib.scenario import assert_booted, boot_menu, default_generation, genman, reboot_into, switch
 
 pytestmark = pytest.mark.vm
 
-COMBO = Combo("uefi", "systemd-boot", variant="sysvinit")
+COMBO = Combo("bios", "grub", variant="sysvinit")
 
 
 def pids(m) -> dict[str, int]:
@@ -38,4 +41,10 @@ def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines)
     assert_booted(m, COMBO, 2, "profile 2")
     m.succeed("/etc/init.d/demo-a status && /etc/init.d/demo-b status")
     assert m.succeed("cat /run/demo/a.seen").strip() == "a-2"
+
+    confirm_flows(m, COMBO)
+    genman(m, COMBO, "health --install-marker")
+    good = default_generation(m, COMBO)
+    fall_back_from(m, COMBO, "sysv-health-badcheck", good, "failed check at boot")
+    m.succeed("/etc/init.d/demo-a status && /etc/init.d/demo-b status")
     m.shutdown()

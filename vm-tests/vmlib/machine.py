@@ -54,6 +54,10 @@ NOT_A_MENU = re.compile(r"Welcome to GRUB!")
 
 # Under TCG everything is slow; GENMAN_VM_TIME_SCALE stretches all budgets on a slower box.
 TIME_SCALE = float(os.environ.get("GENMAN_VM_TIME_SCALE", "1"))
+# Guests that run side by side (pytest-xdist workers, tools/run-tests) get one vCPU each:
+# on a 2-core host, two one-CPU guests do more than two two-CPU guests that share it.
+PARALLEL_GUESTS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+DEFAULT_SMP = int(os.environ.get("GENMAN_VM_SMP", "1" if PARALLEL_GUESTS > 1 else "2"))
 
 
 class GuestBootError(AssertionError):
@@ -102,7 +106,7 @@ class Machine:
         workdir: Path,
         firmware: str = "uefi",
         memory_mib: int = 1024,
-        smp: int = 2,
+        smp: int = DEFAULT_SMP,
         bootloader: str = "systemd-boot",
     ) -> None:
         self.name = name

@@ -201,6 +201,21 @@ def boot_menu(m: Machine, path: tuple[str, ...] = (), default_path: tuple[str, .
     return m.wait_for_agent(timeout=BOOT_BUDGET)
 
 
+def ride_out_bad_boots(m: Machine, resets: int, budget: float = 300) -> float:
+    """Reboot into a default that cannot stay up and let nobody touch it: each of `resets`
+    tries ends with a reset the guest does itself (panic=, the watchdog, the boot-time
+    marker's reboot; QEMU runs with -no-reboot, so each is an exit and the next power-on
+    is the harness's, as firmware would do). Then the guest must come up on its own.
+    Returns the seconds from the reboot to the agent answering again."""
+    started = time.monotonic()
+    m.reboot()
+    for _ in range(resets):
+        m.wait_exit(budget)
+        m.start()
+    boot_menu(m)
+    return time.monotonic() - started
+
+
 def assert_booted(m: Machine, combo: Combo, generation: int, marker: str) -> None:
     """The guest runs `generation`: the kernel was given its entry, and /etc is its /etc."""
     assert booted_generation(m) == generation, m.succeed("cat /proc/cmdline")
