@@ -52,9 +52,9 @@ def test_entry_without_machine_id_or_initrd_matches_golden() -> None:
 
 
 def test_loader_conf_new_and_edited_match_golden() -> None:
-    assert systemd_boot.loader_conf(None, 7) == (GOLDEN / "loader.conf-new").read_text()
+    assert systemd_boot.loader_conf(None) == (GOLDEN / "loader.conf-new").read_text()
     old = "# mine\ntimeout 3\ndefault debian-*.conf\nconsole-mode max\ndefault again\n"
-    assert systemd_boot.loader_conf(old, 7) == (GOLDEN / "loader.conf-edited").read_text()
+    assert systemd_boot.loader_conf(old) == (GOLDEN / "loader.conf-edited").read_text()
 
 
 def test_ten_generations_on_one_kernel_hold_one_copy(sandbox: Sandbox) -> None:

@@ -110,14 +110,10 @@ def marker_installed(layout: Layout) -> bool:
 
 def last_good(layout: Layout, exclude: int) -> int | None:
     records = state.all_records(layout)
-    good = [n for n, r in records.items() if r.state is state.GenState.GOOD and n != exclude]
-    if good:
-        return max(good)
     m = status.markers(layout)
-    for n in (m.booted, m.active):
-        if n is not None and n != exclude and not state.is_failed(layout, n):
-            return n
-    return None
+    return counting.fallback_of(
+        exclude, [n for n, r in records.items() if r.state is state.GenState.GOOD],
+        [n for n, r in records.items() if r.state is state.GenState.FAILED], m.booted, m.active)
 
 
 def start_counting(opts: Options, number: int) -> list[str]:
