@@ -67,7 +67,8 @@ def test_ten_generations_on_one_kernel_hold_one_copy(sandbox: Sandbox) -> None:
     files = sandbox.boot_files(sandbox.esp / "EFI/genman")
     assert len(files) == 2
     assert sum("vmlinuz" in f for f in files) == 1 and sum("initrd" in f for f in files) == 1
-    assert "default genman-10.conf\n" in (sandbox.esp / "loader/loader.conf").read_text()
+    assert "default genman-*\n" in (sandbox.esp / "loader/loader.conf").read_text()
+    assert "sort-key genman-1-default\n" in (sandbox.esp / "loader/entries/genman-10.conf").read_text()
     assert entry_numbers(opts) == set(numbers)
     # Nothing left to do: the plan is empty the second time.
     assert plan_boot(opts, default=10, retained=numbers).actions == ()
@@ -118,7 +119,7 @@ def test_loader_conf_keeps_the_users_lines(sandbox: Sandbox) -> None:
     opts = sandbox.opts()
     execute_boot(opts, plan_boot(opts, default=n, retained=[n]))
     assert (sandbox.esp / "loader/loader.conf").read_text() == (
-        "timeout 3\ndefault genman-1.conf\neditor no\n")
+        "timeout 3\ndefault genman-*\neditor no\n")
 
 
 def test_plan_runs_in_rule_3_order_and_cleans_stray_temps(sandbox: Sandbox) -> None:
@@ -177,7 +178,7 @@ def test_real_bootctl_lists_genmans_entries(sandbox: Sandbox, tmp_path: Path) ->
             "genman-1.conf", "genman-2.conf", "genman-3.conf"]
         by_id = {e["id"]: e for e in entries}
         e2 = by_id["genman-2.conf"]
-        assert e2["sortKey"] == "genman"
+        assert e2["sortKey"] == "genman-1-default"
         assert str(e2["title"]).startswith("fra1 generation 2: generation 1")
         assert "genman.generation=2" in str(e2["options"])
         assert "init=/var/lib/genman/store/" in str(e2["options"])
