@@ -38,6 +38,7 @@ ENTRY = BootEntry(
             "init=/var/lib/genman/store/00112233445566778899aabbccddeeff-genman-fra1/init",
             "genman.generation=7"),
     machine_id="4f1c3b2a9d8e7f6a5b4c3d2e1f0a9b8c",
+    sort_key=systemd_boot.SORT_DEFAULT,
 )
 
 

@@ -208,8 +208,8 @@ def boot_mark(opts: Options, say: Say) -> int:
              f"boot ({left} left), so no reboot: fix it by hand or `genman rollback`")
         return EXIT_GOOD
     if left == 0:
-        # The last try failed. systemd-boot does not skip a bad entry that loader.conf's
-        # `default` names, so genman moves the default back itself before rebooting.
+        # The last try failed: the loader would fall back by itself; moving the default
+        # back now also records the failure before the reboot.
         good = last_good(layout, booted)
         if good is not None:
             _fall_back(opts, booted, good, bad.reason, say)
