@@ -69,7 +69,8 @@ def test_ten_generations_on_one_kernel_hold_one_copy(sandbox: Sandbox) -> None:
     assert len(files) == 2
     assert sum("vmlinuz" in f for f in files) == 1 and sum("initrd" in f for f in files) == 1
     assert "default genman-*\n" in (sandbox.esp / "loader/loader.conf").read_text()
-    assert "sort-key genman-1-default\n" in (sandbox.esp / "loader/entries/genman-10.conf").read_text()
+    entry = sandbox.esp / "loader/entries/genman-10.conf"
+    assert "sort-key genman-1-default\n" in entry.read_text()
     assert entry_numbers(opts) == set(numbers)
     # Nothing left to do: the plan is empty the second time.
     assert plan_boot(opts, default=10, retained=numbers).actions == ()

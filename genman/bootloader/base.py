@@ -18,8 +18,8 @@ from typing import Protocol
 from genman.bootloader.entries import GenBoot
 from genman.bootloader.model import Action, DeleteFile, Kind, Phase, WriteFile
 from genman.bootloader.probe import BootTarget, FsInfo
-from genman.health.counting import fallback_of
 from genman.context import Options
+from genman.health.counting import fallback_of
 from genman.state import Markers
 
 

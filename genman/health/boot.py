@@ -116,29 +116,43 @@ def last_good(layout: Layout, exclude: int) -> int | None:
         [n for n, r in records.items() if r.state is state.GenState.FAILED], m.booted, m.active)
 
 
+def counting_problem(opts: Options, number: int, has_entry: bool) -> str | None:
+    """Why generation N's boots would not be counted (None: they would). Reads only, so
+    `--dry-run` says the same as the switch. `has_entry`: N has (or gets) a boot entry."""
+    layout = opts.layout
+    if not marker_installed(layout):
+        return (f"the boot-time marker {MARKER} is not installed "
+                "(`genman health --install-marker`), so no boot could be marked good")
+    kind, where = _target(opts)
+    if kind is Kind.NONE or where is None:
+        return "genman writes no boot entries here"
+    if not has_entry:
+        return f"generation {number} has no boot entry"
+    if kind is Kind.GRUB and (problem := grub_save_env_problem(layout, where)) is not None:
+        return (f"GRUB cannot write its environment block ({problem}); a bad generation "
+                "falls back only by hand")
+    return None
+
+
 def start_counting(opts: Options, number: int) -> list[str]:
     """Generation N just became the default: give it its tries and mark it `trying`.
     Returns warnings: where nothing can count, it says so and N's state stays as it was."""
+    from genman import bootloader
+
     layout = opts.layout
     health = _health(layout, number)
     if health is None:
         return []
-    if not marker_installed(layout):
-        return [f"boot counting is off: the boot-time marker {MARKER} is not installed "
-                "(`genman health --install-marker`), so no boot could be marked good"]
+    problem = counting_problem(opts, number, number in bootloader.entry_numbers(opts))
+    if problem is not None:
+        return [f"boot counting is off: {problem}"]
     kind, where = _target(opts)
     if kind is Kind.SYSTEMD_BOOT and where is not None:
         if not counting.bls_start(where, number, health.tries):
             return [f"boot counting is off: generation {number} has no boot entry"]
-    elif kind is Kind.GRUB and where is not None:
-        problem = grub_save_env_problem(layout, where)
-        if problem is not None:
-            return [f"boot counting is off: GRUB cannot write its environment block "
-                    f"({problem}); a bad generation falls back only by hand"]
+    elif where is not None:
         _update_grubenv(where, counting.grubenv_start(number, health.tries,
                                                       last_good(layout, number)))
-    else:
-        return ["boot counting is off: genman writes no boot entries here"]
     state.mark_trying(layout, number, health.tries)
     return []
 
