@@ -249,6 +249,46 @@ def test_systemd_boot_falls_back_by_itself_from_a_default_that_never_boots(
         assert bootctl_default(esp) == "genman-2.conf"
 
 
+def test_dry_run_shows_the_tries_and_checks_that_will_run_text_and_json(
+        sb: Sandbox, tmp_path: Path, genman: Genman) -> None:
+    with tmpfs(tmp_path / "esp", "16m") as esp:
+        sb.install_systemd_boot(esp)
+        g = ("--root", sb.root, "--esp", esp)
+        assert genman(*g, "switch", profile(sb, "one")).code == 0
+        # No marker yet: the dry run says counting is off, as the switch would.
+        r = genman(*g, "switch", "--dry-run", profile(sb, "two", "exit 1"))
+        assert r.code == 0, r.err
+        assert "  health: 3 tries to boot, each marked good within 2m\n" in r.out
+        assert "  health: boot counting is off: the boot-time marker" in r.out
+        assert "  health check svc (required, timeout 30s): sh -c 'exit 1'\n" in r.out
+        assert genman(*g, "health", "--install-marker", "--init-system", "systemd").code == 0
+        r = genman(*g, "switch", "--dry-run", profile(sb, "two", "exit 1"))
+        assert "  health: generation 2 gets its 3 tries as the boot default; at 0 the " \
+               "loader boots the last good one\n" in r.out
+        before = sb.entries(esp)
+        items = json.loads(genman(*g, "switch", "--dry-run", "--json",
+                                  profile(sb, "two", "exit 1")).out)
+        kinds = [i["kind"] for i in items]
+        assert kinds[-3:] == ["health", "health_counting", "health_check"]
+        assert "boot_entries" in kinds[:-3]  # the plan's own objects come first
+        health, counted, check = items[-3:]
+        assert (health["tries"], health["boot_timeout"], health["counting"]) == (3, 120.0, True)
+        assert health["counting_off"] is None and counted["counting"] is True
+        assert (check["name"], check["command"], check["required"], check["timeout"]) == (
+            "svc", ["sh", "-c", "exit 1"], True, 30.0)
+        assert check["text"] == "health check svc (required, timeout 30s): sh -c 'exit 1'"
+        r = genman(*g, "switch", "--dry-run", "--json", "--confirm-within", "45s",
+                   profile(sb, "two"))
+        items = json.loads(r.out)
+        assert items[-1]["kind"] == "confirm" and items[-1]["within"] == 45.0
+        assert "once confirmed" in items[-3]["text"]
+        # switch-generation and rollback say it too; nothing of it ran.
+        r = genman(*g, "switch-generation", "--dry-run", "1")
+        assert "  health check svc (required" in r.out
+        assert sb.entries(esp) == before
+        assert [s[1] for s in states(genman, *g)] == [None]
+
+
 def test_a_generation_picked_by_hand_is_not_blessed(
         sb: Sandbox, tmp_path: Path, genman: Genman) -> None:
     with tmpfs(tmp_path / "esp", "16m") as esp:
