@@ -116,9 +116,10 @@ def last_good(layout: Layout, exclude: int) -> int | None:
         [n for n, r in records.items() if r.state is state.GenState.FAILED], m.booted, m.active)
 
 
-def counting_problem(opts: Options, number: int, has_entry: bool) -> str | None:
+def counting_problem(opts: Options, number: int, has_entry: bool | None = None) -> str | None:
     """Why generation N's boots would not be counted (None: they would). Reads only, so
-    `--dry-run` says the same as the switch. `has_entry`: N has (or gets) a boot entry."""
+    `--dry-run` says the same as the switch. `has_entry`: N has (or gets) a boot entry;
+    None: look at the entries on disk."""
     layout = opts.layout
     if not marker_installed(layout):
         return (f"the boot-time marker {MARKER} is not installed "
@@ -126,6 +127,10 @@ def counting_problem(opts: Options, number: int, has_entry: bool) -> str | None:
     kind, where = _target(opts)
     if kind is Kind.NONE or where is None:
         return "genman writes no boot entries here"
+    if has_entry is None:
+        from genman import bootloader
+
+        has_entry = number in bootloader.entry_numbers(opts)
     if not has_entry:
         return f"generation {number} has no boot entry"
     if kind is Kind.GRUB and (problem := grub_save_env_problem(layout, where)) is not None:
@@ -137,13 +142,11 @@ def counting_problem(opts: Options, number: int, has_entry: bool) -> str | None:
 def start_counting(opts: Options, number: int) -> list[str]:
     """Generation N just became the default: give it its tries and mark it `trying`.
     Returns warnings: where nothing can count, it says so and N's state stays as it was."""
-    from genman import bootloader
-
     layout = opts.layout
     health = _health(layout, number)
     if health is None:
         return []
-    problem = counting_problem(opts, number, number in bootloader.entry_numbers(opts))
+    problem = counting_problem(opts, number)
     if problem is not None:
         return [f"boot counting is off: {problem}"]
     kind, where = _target(opts)
