@@ -2,7 +2,8 @@
 # genman's main job on the built-in example, in a sandbox root (nothing on this host changes):
 # builds and switches generations of examples/fra1 with boot entries on a sandbox ESP,
 # changes one template variable, then shows list-generations, diff, rollback, prune,
-# a confirmed switch reverted and one kept, and a fleet deploy's plan.
+# a confirmed switch reverted and one kept, the health checks and tries a switch would
+# start, and a fleet deploy's plan.
 # Run as root on Debian 12; it installs what it needs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,6 +80,8 @@ step "one boot entry per generation, one copy of the kernel on the ESP"
 for e in "$esp"/loader/entries/*.conf; do echo "--- ${e#"$root"}"; sed 's/^/  /' "$e"; done
 echo "--- /boot/efi/EFI/genman:"
 ls "$esp/EFI/genman" | sed 's/^/  /'
+echo "--- /boot/efi/loader/loader.conf (the entries' sort-key puts the default first):"
+sed 's/^/  /' "$esp/loader/loader.conf"
 
 step "genman rollback: generation 1 is live and the default again, /etc included"
 g rollback
@@ -101,6 +104,12 @@ step "the same switch, confirmed this time: it becomes the boot default"
 g switch --confirm-within 2m "$profile"
 g confirm
 g list-generations
+
+step "with [health]: the tries and checks a switch would start (switch --dry-run, the tail)"
+cp "$profile" "$work/fra1/health.toml"
+printf '\n[health]\ntries = 3\nboot_timeout = "5m"\n[health.checks.ssh]\ncommand = ["sh", "-c", "true"]\n' >> "$work/fra1/health.toml"
+g health --install-marker --init-system systemd
+g switch --dry-run "$work/fra1/health.toml" | grep -E '^  (health|confirm)'
 
 step "a fleet: what genman deploy would do with examples/hosts.toml (--dry-run: no host is contacted)"
 (cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from genman import activation, operations
-from genman.bootloader.model import CopyFile, WriteFile
+from genman.bootloader.model import CopyFile, Phase, WriteFile
 from genman.context import Options
 from genman.layout import Layout
 from genman.plan import BootEntries
@@ -66,8 +66,11 @@ def test_dry_run_of_a_new_generation_shows_its_boot_entry(opts: Options, tmp_pat
     boot = next(a.plan for a in plan.actions if isinstance(a, BootEntries))
     esp = opts.layout.root / "boot/efi"
     writes = {a.path: a for a in boot.actions if isinstance(a, WriteFile)}
-    assert esp / "loader/entries/genman-3.conf" in writes
-    assert "default genman-3.conf" in writes[esp / "loader/loader.conf"].text
+    # The new default's entry, sorted first (loader.conf says `default genman-*`), is
+    # what flips the default: written last of the entries.
+    entry = writes[esp / "loader/entries/genman-3.conf"]
+    assert "sort-key genman-1-default\n" in entry.text and entry.phase is Phase.DEFAULT
+    assert "sort-key genman-1-default\n" not in writes[esp / "loader/entries/genman-2.conf"].text
     assert sum(isinstance(a, CopyFile) for a in boot.actions) == 2  # the new kernel, initrd
     r = genman("--root", opts.layout.root, "switch", "--dry-run", kernel_profile(tmp_path, 3))
     assert "loader/entries/genman-3.conf (entry)" in r.out

@@ -110,6 +110,13 @@ def bootctl_default(esp: Path) -> str:
     raise AssertionError(f"bootctl shows no default:\n{text}")
 
 
+def sort_key(esp: Path, number: int) -> str:
+    name = counting.bls_entries(esp)[number].name
+    text = (esp / "loader/entries" / name).read_text()
+    return next(line.split(None, 1)[1] for line in text.splitlines()
+                if line.startswith("sort-key "))
+
+
 def loader_try(esp: Path, number: int) -> None:
     """What systemd-boot does when it boots a counted entry: one try less, one more done."""
     cur = counting.bls_entries(esp)[number]
@@ -169,8 +176,8 @@ def test_systemd_boot_bless_and_fallback_read_back_by_bootctl(
             r = genman(*g, "boot-mark")
             assert r.code == 5, r.err  # the marker reboots
             assert states(genman, *g)[2] == (3, "trying", left, "check 'svc' failed: no route")
-        # The last try fails too. systemd-boot would boot an entry that loader.conf's
-        # `default` names even at +0, so the marker moves the default back, then reboots.
+        # The last try fails too: the loader would fall back by itself, and the marker
+        # moves the default back at once, then reboots.
         loader_try(esp, 3)
         assert genman(*g, "boot-mark").code == 5
         assert "genman-3+0-3.conf" in sb.entries(esp)
@@ -178,7 +185,8 @@ def test_systemd_boot_bless_and_fallback_read_back_by_bootctl(
         assert states(genman, *g)[2] == (3, "failed", None,
                                          "3 boots, check 'svc' failed: no route")
         assert bootctl_default(esp) == "genman-2.conf"
-        assert (esp / "loader/loader.conf").read_text().count("default genman-2.conf") == 1
+        assert (esp / "loader/loader.conf").read_text().count("default genman-*") == 1
+        assert sort_key(esp, 2) == "genman-1-default"
         sb.set_link("booted", 2)
         assert genman(*g, "boot-mark").code == 0
         status = genman(*g, "status")
@@ -187,6 +195,98 @@ def test_systemd_boot_bless_and_fallback_read_back_by_bootctl(
         # Never counted down again, and later boots leave it alone.
         assert genman(*g, "boot-mark").code == 0
         assert states(genman, *g)[2][1] == "failed"
+
+
+def test_systemd_boot_falls_back_by_itself_from_a_default_that_never_boots(
+        sb: Sandbox, tmp_path: Path, genman: Genman) -> None:
+    """A panic: no marker runs, so only the loader can undo it. bootctl (which picks the
+    default as systemd-boot does: the first entry loader.conf's pattern matches, entries
+    at +0 sorted last) shows the new generation as the default while it has tries left,
+    and the last good one, not a newer failed one, once it has none."""
+    with tmpfs(tmp_path / "esp", "16m") as esp:
+        sb.install_systemd_boot(esp)
+        g = ("--root", sb.root, "--esp", esp)
+        assert genman(*g, "health", "--install-marker", "--init-system", "systemd").code == 0
+        assert genman(*g, "switch", profile(sb, "one")).code == 0
+        loader_try(esp, 1)
+        sb.set_link("booted", 1)
+        assert genman(*g, "boot-mark").code == 0
+        # Generation 2 was reverted at switch time: failed, never counted, newer than 1.
+        r = genman(*g, "switch", "--confirm-within", "1h", profile(sb, "two", "exit 1"))
+        assert r.code == 5, r.err
+        assert sb.entries(esp) == ["genman-1.conf", "genman-2.conf"]
+        assert states(genman, *g)[1][:2] == (2, "failed")
+        assert bootctl_default(esp) == "genman-1.conf"
+        # Generation 3 panics at every boot: the loader counts, nothing else runs.
+        assert genman(*g, "switch", profile(sb, "three")).code == 0
+        assert bootctl_default(esp) == "genman-3.conf"
+        assert (sort_key(esp, 3), sort_key(esp, 1), sort_key(esp, 2)) == (
+            "genman-1-default", "genman-2-fallback", "genman-3")
+        for left in (2, 1):
+            loader_try(esp, 3)
+            assert bootctl_list(esp)["genman-3.conf"]["triesLeft"] == left
+            assert bootctl_default(esp) == "genman-3.conf"
+        loader_try(esp, 3)
+        assert bootctl_list(esp)["genman-3.conf"]["triesLeft"] == 0
+        assert bootctl_default(esp) == "genman-1.conf"
+        # The fallback boot's marker records it and makes 1 the default again.
+        sb.set_link("booted", 1)
+        r = genman(*g, "boot-mark")
+        assert r.code == 0, r.err
+        assert states(genman, *g)[2] == (
+            3, "failed", None,
+            "3 boots, never marked good (a panic, a hang, or no boot-time marker)")
+        assert sort_key(esp, 1) == "genman-1-default"
+        assert "genman-3+0-3.conf" in sb.entries(esp)
+        assert bootctl_default(esp) == "genman-1.conf"
+        rows = json.loads(genman(*g, "list-generations", "--json").out)
+        assert [r["number"] for r in rows if r["default"]] == [1]
+        head = genman(*g, "status").out.splitlines()[:2]
+        assert head[0].startswith("FAILED: generation 2: check 'svc' failed")
+        assert head[1].startswith("FAILED: generation 3: 3 boots, never marked good")
+        # Boot-once still wins over the pattern (under --root: loader.conf's default).
+        assert genman(*g, "boot-once", "2").code == 0
+        assert bootctl_default(esp) == "genman-2.conf"
+
+
+def test_dry_run_shows_the_tries_and_checks_that_will_run_text_and_json(
+        sb: Sandbox, tmp_path: Path, genman: Genman) -> None:
+    with tmpfs(tmp_path / "esp", "16m") as esp:
+        sb.install_systemd_boot(esp)
+        g = ("--root", sb.root, "--esp", esp)
+        assert genman(*g, "switch", profile(sb, "one")).code == 0
+        # No marker yet: the dry run says counting is off, as the switch would.
+        r = genman(*g, "switch", "--dry-run", profile(sb, "two", "exit 1"))
+        assert r.code == 0, r.err
+        assert "  health: 3 tries to boot, each marked good within 2m\n" in r.out
+        assert "  health: boot counting is off: the boot-time marker" in r.out
+        assert "  health check svc (required, timeout 30s): sh -c 'exit 1'\n" in r.out
+        assert genman(*g, "health", "--install-marker", "--init-system", "systemd").code == 0
+        r = genman(*g, "switch", "--dry-run", profile(sb, "two", "exit 1"))
+        assert "  health: generation 2 gets its 3 tries as the boot default; at 0 the " \
+               "loader boots the last good one\n" in r.out
+        before = sb.entries(esp)
+        items = json.loads(genman(*g, "switch", "--dry-run", "--json",
+                                  profile(sb, "two", "exit 1")).out)
+        kinds = [i["kind"] for i in items]
+        assert kinds[-3:] == ["health", "health_counting", "health_check"]
+        assert "boot_entries" in kinds[:-3]  # the plan's own objects come first
+        health, counted, check = items[-3:]
+        assert (health["tries"], health["boot_timeout"], health["counting"]) == (3, 120.0, True)
+        assert health["counting_off"] is None and counted["counting"] is True
+        assert (check["name"], check["command"], check["required"], check["timeout"]) == (
+            "svc", ["sh", "-c", "exit 1"], True, 30.0)
+        assert check["text"] == "health check svc (required, timeout 30s): sh -c 'exit 1'"
+        r = genman(*g, "switch", "--dry-run", "--json", "--confirm-within", "45s",
+                   profile(sb, "two"))
+        items = json.loads(r.out)
+        assert items[-1]["kind"] == "confirm" and items[-1]["within"] == 45.0
+        assert "once confirmed" in items[-3]["text"]
+        # switch-generation and rollback say it too; nothing of it ran.
+        r = genman(*g, "switch-generation", "--dry-run", "1")
+        assert "  health check svc (required" in r.out
+        assert sb.entries(esp) == before
+        assert [s[1] for s in states(genman, *g)] == [None]
 
 
 def test_a_generation_picked_by_hand_is_not_blessed(

@@ -48,7 +48,8 @@ def test_default_older_than_newest_is_kept(sandbox: Sandbox) -> None:
     assert remaining(sandbox) == [2, 4]
     assert "kept generation 2: default" in r.err  # type: ignore[attr-defined]
     assert sandbox.entries() == ["genman-2.conf", "genman-4.conf"]
-    assert "default genman-2.conf" in (sandbox.esp / "loader/loader.conf").read_text()
+    assert "default genman-*" in (sandbox.esp / "loader/loader.conf").read_text()
+    assert "sort-key genman-1-default" in (sandbox.esp / "loader/entries/genman-2.conf").read_text()
 
 
 def test_booted_and_active_differ_from_default_and_are_kept(sandbox: Sandbox) -> None:

@@ -38,6 +38,7 @@ ENTRY = BootEntry(
             "init=/var/lib/genman/store/00112233445566778899aabbccddeeff-genman-fra1/init",
             "genman.generation=7"),
     machine_id="4f1c3b2a9d8e7f6a5b4c3d2e1f0a9b8c",
+    sort_key=systemd_boot.SORT_DEFAULT,
 )
 
 
@@ -52,9 +53,9 @@ def test_entry_without_machine_id_or_initrd_matches_golden() -> None:
 
 
 def test_loader_conf_new_and_edited_match_golden() -> None:
-    assert systemd_boot.loader_conf(None, 7) == (GOLDEN / "loader.conf-new").read_text()
+    assert systemd_boot.loader_conf(None) == (GOLDEN / "loader.conf-new").read_text()
     old = "# mine\ntimeout 3\ndefault debian-*.conf\nconsole-mode max\ndefault again\n"
-    assert systemd_boot.loader_conf(old, 7) == (GOLDEN / "loader.conf-edited").read_text()
+    assert systemd_boot.loader_conf(old) == (GOLDEN / "loader.conf-edited").read_text()
 
 
 def test_ten_generations_on_one_kernel_hold_one_copy(sandbox: Sandbox) -> None:
@@ -67,7 +68,9 @@ def test_ten_generations_on_one_kernel_hold_one_copy(sandbox: Sandbox) -> None:
     files = sandbox.boot_files(sandbox.esp / "EFI/genman")
     assert len(files) == 2
     assert sum("vmlinuz" in f for f in files) == 1 and sum("initrd" in f for f in files) == 1
-    assert "default genman-10.conf\n" in (sandbox.esp / "loader/loader.conf").read_text()
+    assert "default genman-*\n" in (sandbox.esp / "loader/loader.conf").read_text()
+    entry = sandbox.esp / "loader/entries/genman-10.conf"
+    assert "sort-key genman-1-default\n" in entry.read_text()
     assert entry_numbers(opts) == set(numbers)
     # Nothing left to do: the plan is empty the second time.
     assert plan_boot(opts, default=10, retained=numbers).actions == ()
@@ -118,7 +121,7 @@ def test_loader_conf_keeps_the_users_lines(sandbox: Sandbox) -> None:
     opts = sandbox.opts()
     execute_boot(opts, plan_boot(opts, default=n, retained=[n]))
     assert (sandbox.esp / "loader/loader.conf").read_text() == (
-        "timeout 3\ndefault genman-1.conf\neditor no\n")
+        "timeout 3\ndefault genman-*\neditor no\n")
 
 
 def test_plan_runs_in_rule_3_order_and_cleans_stray_temps(sandbox: Sandbox) -> None:
@@ -177,7 +180,7 @@ def test_real_bootctl_lists_genmans_entries(sandbox: Sandbox, tmp_path: Path) ->
             "genman-1.conf", "genman-2.conf", "genman-3.conf"]
         by_id = {e["id"]: e for e in entries}
         e2 = by_id["genman-2.conf"]
-        assert e2["sortKey"] == "genman"
+        assert e2["sortKey"] == "genman-1-default"
         assert str(e2["title"]).startswith("fra1 generation 2: generation 1")
         assert "genman.generation=2" in str(e2["options"])
         assert "init=/var/lib/genman/store/" in str(e2["options"])

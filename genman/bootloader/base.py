@@ -19,6 +19,7 @@ from genman.bootloader.entries import GenBoot
 from genman.bootloader.model import Action, DeleteFile, Kind, Phase, WriteFile
 from genman.bootloader.probe import BootTarget, FsInfo
 from genman.context import Options
+from genman.health.counting import fallback_of
 from genman.state import Markers
 
 
@@ -68,6 +69,13 @@ class BootState:
     gens: tuple[GenBoot, ...] = ()  # the generations to plan entries for (with a kernel)
     gen_warnings: tuple[str, ...] = ()  # generations that get no entry, and why
     update_grub: tuple[str, ...] = ("update-grub",)  # what regenerates the host's grub.cfg
+    good: frozenset[int] = frozenset()  # generations marked good (genman.health.state)
+    failed: frozenset[int] = frozenset()  # generations marked failed
+
+    def fallback(self, default: int | None) -> int | None:
+        """Where the loader should go when `default` runs out of boot tries."""
+        return fallback_of(default, self.good, self.failed, self.markers.booted,
+                           self.markers.active)
 
     def text(self, path: Path) -> str | None:
         return self.texts.get(path)

@@ -41,6 +41,7 @@ class BootEntry:
     initrd: str | None
     params: tuple[str, ...]  # the kernel command line, one item per parameter
     machine_id: str | None = None
+    sort_key: str = "genman-3"  # systemd-boot: the menu's order, and so the default
     fs_uuid: str | None = None  # GRUB: the file system holding linux/initrd
     modules: tuple[str, ...] = ()  # GRUB: file system modules to insmod
 

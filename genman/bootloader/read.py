@@ -15,6 +15,8 @@ from genman.bootloader.base import BootFiles, BootOnceRecord, BootState, kernel_
 from genman.bootloader.entries import GenBoot
 from genman.bootloader.probe import BootTarget, Probe
 from genman.context import Options
+from genman.health import state as health_state
+from genman.health.state import GenState
 from genman.layout import is_store_name
 from genman.probe import boot_id
 
@@ -99,6 +101,7 @@ def read_state(opts: Options, target: BootTarget, files: BootFiles,
             src = store / name if (store / name).is_file() else (sources or {}).get(name)
             if src is not None and (size := _size(src)) is not None:
                 sizes[store / name] = size
+    records = health_state.all_records(layout)
     d = files.files_dir
     block, free = _block(d) if d is not None else (4096, 0)
     return BootState(
@@ -123,4 +126,6 @@ def read_state(opts: Options, target: BootTarget, files: BootFiles,
         gen_warnings=tuple(gen_warnings),
         update_grub=("update-grub",) if shutil.which("update-grub") else (
             "grub-mkconfig", "-o", "/boot/grub/grub.cfg"),
+        good=frozenset(n for n, r in records.items() if r.state is GenState.GOOD),
+        failed=frozenset(n for n, r in records.items() if r.state is GenState.FAILED),
     )

@@ -1,7 +1,17 @@
 """systemd-boot: BLS Type #1 entries `<ESP>/loader/entries/genman-<N>.conf`, kernels and
-initrds copied once per content to `<ESP>/EFI/genman/<store name>`, and the default in
-`loader/loader.conf`. Boot-once: `bootctl set-oneshot` live; under --root (no EFI
-variables) loader.conf's default, put back by `plan_finish_boot_once` after that boot."""
+initrds copied once per content to `<ESP>/EFI/genman/<store name>`. Boot-once:
+`bootctl set-oneshot` live; under --root (no EFI variables) loader.conf's default, put
+back by `plan_finish_boot_once` after that boot.
+
+The default: loader.conf says `default genman-*`, and the entries' `sort-key` put the
+default generation first, the generation to fall back to second, the others after them
+(newest first, by `version`). systemd-boot boots the first entry the pattern matches and
+sorts an entry whose boot counter reached +0 below all others, so a default that ran out
+of tries falls back by itself, with nobody at the console. A `default` naming the entry
+exactly would be booted even at +0 (the loader skips bad entries only when choosing among
+several), and older systemd-boot keeps the counter in the entry's id (`genman-7+2-1.conf`),
+which an exact name does not match at all.
+"""
 
 from __future__ import annotations
 
@@ -32,13 +42,17 @@ LOADER_CONF = "loader/loader.conf"
 # genman-N.conf, or with the BLS boot counter genman-N+LEFT[-DONE].conf (genman.health)
 _ENTRY = re.compile(r"^genman-([1-9][0-9]*)(?:\+[0-9]+(?:-[0-9]+)?)?\.conf$")
 _DEFAULT = re.compile(r"^\s*default(\s|$)")
+DEFAULT_PATTERN = "genman-*"
+SORT_DEFAULT = "genman-1-default"
+SORT_FALLBACK = "genman-2-fallback"
+SORT_OTHER = "genman-3"
 
 
 def entry_name(number: int) -> str:
     return f"genman-{number}.conf"
 
 
-def boot_entry(g: GenBoot, machine_id: str | None) -> BootEntry:
+def boot_entry(g: GenBoot, machine_id: str | None, sort_key: str = SORT_OTHER) -> BootEntry:
     return BootEntry(
         number=g.number,
         title=g.title,
@@ -47,6 +61,7 @@ def boot_entry(g: GenBoot, machine_id: str | None) -> BootEntry:
         initrd=f"/{FILES_DIR}/{g.initrd}" if g.initrd else None,
         params=g.params,
         machine_id=machine_id,
+        sort_key=sort_key,
     )
 
 
@@ -54,9 +69,10 @@ def render_entry(e: BootEntry) -> str:
     return templates.render("systemd-boot-entry.conf.j2", e=e)
 
 
-def loader_conf(old: str | None, number: int) -> str:
-    """loader.conf with `default` naming generation `number`'s entry; other lines kept."""
-    line = f"default {entry_name(number)}"
+def loader_conf(old: str | None, default: str = DEFAULT_PATTERN) -> str:
+    """loader.conf with `default` set to `default` (an entry id or a pattern); other lines
+    kept."""
+    line = f"default {default}"
     if old is None:
         return f"timeout 5\n{line}\n"
     lines = old.splitlines()
@@ -89,6 +105,13 @@ def _numbers(names: Iterable[str]) -> dict[int, str]:
     return {int(m.group(1)): n for n in names if (m := _ENTRY.match(n))}
 
 
+def sort_keys(numbers: Iterable[int], default: int | None,
+              fallback: int | None) -> dict[int, str]:
+    """Each entry's sort-key: the default first, the fallback second, the others after."""
+    return {n: SORT_DEFAULT if n == default else SORT_FALLBACK if n == fallback
+            else SORT_OTHER for n in numbers}
+
+
 class SystemdBoot:
     kind = Kind.SYSTEMD_BOOT
 
@@ -106,22 +129,28 @@ class SystemdBoot:
         entries_dir = esp / ENTRIES_DIR
         d = Draft(Kind.SYSTEMD_BOOT, esp / FILES_DIR, "ESP", esp, file_of=kernel_files,
                   dirs=state.files.dirs)
+        d.entries = tuple(g.number for g in gens)
+        first = default if default is not None else state.markers.default
+        first = first if first in d.entries else None
+        fallback = state.fallback(first)
+        keys = sort_keys(d.entries, first, fallback if fallback in d.entries else None)
         on_disk = _numbers(state.entry_files)  # a counted entry keeps its BLS counter
         for g in gens:
             for name in kernel_files(g):
                 d.wanted[name] = state.store / name
-            text = render_entry(boot_entry(g, state.target.machine_id))
+            text = render_entry(boot_entry(g, state.target.machine_id, keys[g.number]))
             entry = on_disk.get(g.number, entry_name(g.number))
             if state.entry_files.get(entry, (None, 0))[0] != text:
-                d.writes.append(WriteFile(entries_dir / entry, text, "entry", Phase.ENTRIES))
-        d.entries = tuple(g.number for g in gens)
-        for n, name in sorted(_numbers(state.entry_files).items()):
+                # The default's entry moving to the top is what flips the default.
+                phase = Phase.DEFAULT if g.number == first else Phase.ENTRIES
+                d.writes.append(WriteFile(entries_dir / entry, text, "entry", phase))
+        for n, name in sorted(on_disk.items()):
             text, size = state.entry_files[name]
             d.current_refs |= referenced(text)
             if n not in d.entries:
                 d.deletes.append(DeleteFile(entries_dir / name, size, "ESP"))
         if default is not None and default in d.entries:
-            if (w := _set_default(state, default)).text != state.text(w.path):
+            if (w := _set_default(state, DEFAULT_PATTERN)).text != state.text(w.path):
                 d.writes.append(w)
             once = state.boot_once
             if once is not None:  # the file-based one-shot under --root ends with a new default
@@ -144,15 +173,14 @@ class SystemdBoot:
                       "boot_id": state.boot_id}
             actions.append(WriteFile(state.boot_once_file, json.dumps(record) + "\n",
                                      "one-shot record", Phase.ENTRIES))
-        actions.append(_set_default(state, number))
+        actions.append(_set_default(state, name))
         return actions, (f"next boot: {name} (loader.conf default, restored at the next boot "
                          f"from {state.boot_once_file})")
 
     def plan_finish_boot_once(self, state: BootState) -> list[Action]:
-        default = state.markers.default
-        if default is None:
+        if state.markers.default is None:
             return []
-        return [_set_default(state, default)]
+        return [_set_default(state, DEFAULT_PATTERN)]
 
     def plan_install(self, state: BootState) -> tuple[list[Action], tuple[str, ...]]:
         esp = _esp(state.target)
@@ -162,10 +190,10 @@ class SystemdBoot:
         return [], ()
 
 
-def _set_default(state: BootState, number: int) -> WriteFile:
-    """The one read-modify-write of loader.conf: its `default` names generation `number`."""
+def _set_default(state: BootState, default: str) -> WriteFile:
+    """The one read-modify-write of loader.conf: its `default` says `default`."""
     conf = _esp(state.target) / LOADER_CONF
-    return WriteFile(conf, loader_conf(state.text(conf), number), "default", Phase.DEFAULT)
+    return WriteFile(conf, loader_conf(state.text(conf), default), "default", Phase.DEFAULT)
 
 
 def _esp(target: BootTarget) -> Path:

@@ -29,18 +29,22 @@ from genman.cli.base import (
 from genman.completion import generation_numbers
 
 
-def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = False) -> int:
+def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = False,
+                       extra: list[dict[str, Any]] | None = None) -> int:
+    """`extra`: what a dry run adds after the plan (the health checks and tries)."""
     if as_json and not dry_run:
         raise click.UsageError("--json needs --dry-run")
     if as_json:
         from genman.planjson import plan_json
 
-        echo_json(plan_json(result.plan))
+        echo_json(plan_json(result.plan) + (extra or []))
         return EXIT_OK
     if dry_run:
         click.echo(f"plan for generation {result.number}:")
         for line in result.plan.describe():
             click.echo(f"  {line}")
+        for item in extra or []:
+            click.echo(f"  {item['text']}")
         return EXIT_OK
     for step in result.outcome.planned_only:
         click.echo(f"not run under --root: {step}", err=True)
@@ -87,14 +91,15 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
         mode = activation.Mode("test" if confirm_within is not None else name)
         result = activation.switch(opts, path, progress, mode, flags(backup, init_system),
                                    dry_run)
-        code = _activation_result(result, verb, dry_run, as_json)
-        if name != "test" and not as_json:
-            from genman.health import commands as cli_support
+        if name == "test":
+            return _activation_result(result, verb, dry_run, as_json)
+        from genman.health import commands as cli_support
 
-            if dry_run:
-                cli_support.dry_run_health(opts, path, None, confirm_within, echo)
-            else:
-                cli_support.after_default(opts, result.number)
+        if dry_run:
+            return _activation_result(result, verb, dry_run, as_json, cli_support.dry_run_health(
+                opts, path, result.number, confirm_within, result.plan))
+        code = _activation_result(result, verb, dry_run, as_json)
+        cli_support.after_default(opts, result.number)
         return code
 
     if name == "switch":
@@ -161,11 +166,11 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
                                             echo)
     result = activation.switch_generation(opts, number, progress,
                                           flags(backup, init_system), dry_run)
-    code = _activation_result(result, "switched to", dry_run)
     if dry_run:
-        cli_support.dry_run_health(opts, None, number, confirm_within, echo)
-    else:
-        cli_support.after_default(opts, number)
+        return _activation_result(result, "switched to", dry_run, extra=cli_support.dry_run_health(
+            opts, None, number, confirm_within, result.plan))
+    code = _activation_result(result, "switched to", dry_run)
+    cli_support.after_default(opts, number)
     return code
 
 
@@ -194,12 +199,14 @@ def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str |
         return cli_support.confirmed_switch(opts, None, -1, confirm_within, wait,
                                             flags(backup, init_system), init_system, progress,
                                             echo)
-    result = activation.rollback(opts, progress, flags(backup, init_system), dry_run)
-    code = _activation_result(result, "rolled back to", dry_run)
-    if not dry_run:
-        from genman.health import commands as health
+    from genman.health import commands as health
 
-        health.after_default(opts, result.number)
+    result = activation.rollback(opts, progress, flags(backup, init_system), dry_run)
+    if dry_run:
+        return _activation_result(result, "rolled back to", dry_run, extra=health.dry_run_health(
+            opts, None, result.number, confirm_within, result.plan))
+    code = _activation_result(result, "rolled back to", dry_run)
+    health.after_default(opts, result.number)
     return code
 
 

@@ -110,13 +110,32 @@ def marker_installed(layout: Layout) -> bool:
 
 def last_good(layout: Layout, exclude: int) -> int | None:
     records = state.all_records(layout)
-    good = [n for n, r in records.items() if r.state is state.GenState.GOOD and n != exclude]
-    if good:
-        return max(good)
     m = status.markers(layout)
-    for n in (m.booted, m.active):
-        if n is not None and n != exclude and not state.is_failed(layout, n):
-            return n
+    return counting.fallback_of(
+        exclude, [n for n, r in records.items() if r.state is state.GenState.GOOD],
+        [n for n, r in records.items() if r.state is state.GenState.FAILED], m.booted, m.active)
+
+
+def counting_problem(opts: Options, number: int, has_entry: bool | None = None) -> str | None:
+    """Why generation N's boots would not be counted (None: they would). Reads only, so
+    `--dry-run` says the same as the switch. `has_entry`: N has (or gets) a boot entry;
+    None: look at the entries on disk."""
+    layout = opts.layout
+    if not marker_installed(layout):
+        return (f"the boot-time marker {MARKER} is not installed "
+                "(`genman health --install-marker`), so no boot could be marked good")
+    kind, where = _target(opts)
+    if kind is Kind.NONE or where is None:
+        return "genman writes no boot entries here"
+    if has_entry is None:
+        from genman import bootloader
+
+        has_entry = number in bootloader.entry_numbers(opts)
+    if not has_entry:
+        return f"generation {number} has no boot entry"
+    if kind is Kind.GRUB and (problem := grub_save_env_problem(layout, where)) is not None:
+        return (f"GRUB cannot write its environment block ({problem}); a bad generation "
+                "falls back only by hand")
     return None
 
 
@@ -127,22 +146,16 @@ def start_counting(opts: Options, number: int) -> list[str]:
     health = _health(layout, number)
     if health is None:
         return []
-    if not marker_installed(layout):
-        return [f"boot counting is off: the boot-time marker {MARKER} is not installed "
-                "(`genman health --install-marker`), so no boot could be marked good"]
+    problem = counting_problem(opts, number)
+    if problem is not None:
+        return [f"boot counting is off: {problem}"]
     kind, where = _target(opts)
     if kind is Kind.SYSTEMD_BOOT and where is not None:
         if not counting.bls_start(where, number, health.tries):
             return [f"boot counting is off: generation {number} has no boot entry"]
-    elif kind is Kind.GRUB and where is not None:
-        problem = grub_save_env_problem(layout, where)
-        if problem is not None:
-            return [f"boot counting is off: GRUB cannot write its environment block "
-                    f"({problem}); a bad generation falls back only by hand"]
+    elif where is not None:
         _update_grubenv(where, counting.grubenv_start(number, health.tries,
                                                       last_good(layout, number)))
-    else:
-        return ["boot counting is off: genman writes no boot entries here"]
     state.mark_trying(layout, number, health.tries)
     return []
 
@@ -212,8 +225,8 @@ def boot_mark(opts: Options, say: Say) -> int:
              f"boot ({left} left), so no reboot: fix it by hand or `genman rollback`")
         return EXIT_GOOD
     if left == 0:
-        # The last try failed. systemd-boot does not skip a bad entry that loader.conf's
-        # `default` names, so genman moves the default back itself before rebooting.
+        # The last try failed: the loader would fall back by itself; moving the default
+        # back now also records the failure before the reboot.
         good = last_good(layout, booted)
         if good is not None:
             _fall_back(opts, booted, good, bad.reason, say)

@@ -85,27 +85,39 @@ def confirmed_switch(opts: Options, profile_file: Path | None, number: int | Non
     return EXIT_OK
 
 
-def dry_run_health(opts: Options, profile_file: Path | None, number: int | None,
-                   within_text: str | None, echo: Echo) -> None:
-    """`--dry-run`: the tries and the checks that will run."""
-    from genman import activation, profile
+def dry_run_health(opts: Options, profile_file: Path | None, number: int,
+                   within_text: str | None, plan: Any) -> list[dict[str, Any]]:
+    """`--dry-run`: the tries and the checks that will run, as `--json` objects (each with
+    the `text` the plain dry run prints). `number`: the generation the dry run plans;
+    `plan` its Plan, whose boot entries tell whether its boots can be counted."""
+    from genman import profile
+    from genman.health import boot
+    from genman.plan import BootEntries
 
     if profile_file is not None:
         health = profile.load(profile_file, opts.layout).sections.get("health")
-    elif number is not None:
-        n = activation.previous_generation(opts.layout) if number == -1 else number
-        health = generation.manifest_of(opts.layout, n).health
     else:
-        raise GenmanError("a dry run needs a profile or a generation number",
-                          hint="give `genman switch` a profile or `switch-generation` a number")
+        health = generation.manifest_of(opts.layout, number).health
     if health is None and within_text is None:
-        return  # nothing about health to say: the plan is all there is
-    for line in (health or HealthConfig()).describe():
-        echo(f"  {line}")
+        return []  # nothing about health to say: the plan is all there is
+    items = (health or HealthConfig()).describe_items()
+    if health is not None:
+        entries = {n for a in plan.actions if isinstance(a, BootEntries)
+                   for n in a.plan.entries}
+        problem = boot.counting_problem(opts, number, number in entries)
+        when = "once confirmed" if within_text is not None else "as the boot default"
+        items[0].update(counting=problem is None, counting_off=problem)
+        items.insert(1, {"kind": "health_counting", "counting": problem is None,
+                         "text": f"health: boot counting is off: {problem}" if problem
+                         else f"health: generation {number} gets its {health.tries} "
+                              f"tries {when}; at 0 the loader boots the last good one"})
     if within_text is not None:
-        echo(f"  confirm: the boot default stays; required checks run after activation, "
-             f"then `genman confirm` must come within {show_duration(_within(within_text))} "
-             "or the previous generation is activated again (exit 5)")
+        within = _within(within_text)
+        items.append({"kind": "confirm", "within": within, "text": (
+            "confirm: the boot default stays; required checks run after activation, then "
+            f"`genman confirm` must come within {show_duration(within)} or the previous "
+            "generation is activated again (exit 5)")})
+    return items
 
 
 def confirm_command(opts: Options, flags: Any, say: Say, echo: Echo) -> int:

@@ -106,16 +106,25 @@ class HealthConfig:
 
     def describe(self) -> list[str]:
         """Lines for `switch --dry-run`."""
-        lines = [f"health: {self.tries} tries to boot, each marked good within "
-                 f"{show_duration(self.boot_timeout)}"]
+        return [item["text"] for item in self.describe_items()]
+
+    def describe_items(self) -> list[dict[str, Any]]:
+        """`switch --dry-run --json` objects: the tries, then each check."""
+        items: list[dict[str, Any]] = [{
+            "kind": "health", "tries": self.tries, "boot_timeout": self.boot_timeout,
+            "text": f"health: {self.tries} tries to boot, each marked good within "
+                    f"{show_duration(self.boot_timeout)}"}]
         for c in self.checks:
             kind = "required" if c.required else "wanted"
-            lines.append(f"health check {c.name} ({kind}, timeout "
-                         f"{show_duration(c.timeout)}): {shlex.join(c.command)}")
+            items.append({"kind": "health_check", "name": c.name, "command": list(c.command),
+                          "timeout": c.timeout, "required": c.required,
+                          "text": f"health check {c.name} ({kind}, timeout "
+                                  f"{show_duration(c.timeout)}): {shlex.join(c.command)}"})
         if not self.checks:
-            lines.append("health: no checks declared; a boot that reaches its init "
-                         "system's normal state is good")
-        return lines
+            items.append({"kind": "health_note",
+                          "text": "health: no checks declared; a boot that reaches its init "
+                                  "system's normal state is good"})
+        return items
 
 
 # ---------------------------------------------------------------- from the profile

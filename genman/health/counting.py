@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -169,6 +170,20 @@ def judge(default: int | None, booted: int | None, default_rec: Record | None,
     if trying and default_left == 0:
         return Verdict.FALLBACK
     return Verdict.MANUAL
+
+
+def fallback_of(exclude: int | None, good: Iterable[int], failed: Iterable[int],
+                booted: int | None, active: int | None) -> int | None:
+    """The generation the loader falls back to when `exclude` (the tried default) runs out
+    of tries: the newest one marked good, else the booted or active one unless it failed."""
+    candidates = [n for n in good if n != exclude]
+    if candidates:
+        return max(candidates)
+    bad = set(failed)
+    for n in (booted, active):
+        if n is not None and n != exclude and n not in bad:
+            return n
+    return None
 
 
 def fallback_reason(tries: int, last_failure: str | None) -> str:
