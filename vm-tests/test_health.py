@@ -11,11 +11,13 @@ c. a good generation with [health] becomes the default with a BLS counter
 a. a generation that panics at boot (one try) -> the next boot is the good one again,
    the default again, the bad one `failed` with its reason;
 b. the same for a generation whose required check fails at boot.
+Last, `genman import` of the guest and a switch to it that changes no byte under /etc.
 """
 
 from __future__ import annotations
 
 import pytest
+from vmlib.adopt_flow import import_changes_nothing
 from vmlib.health_flow import nobody_at_the_console
 from vmlib.images import Combo
 from vmlib.scenario import switch
@@ -32,4 +34,7 @@ def test_nobody_at_the_console(image_factory, machines) -> None:
     m.wait_for_agent(timeout=180)
     switch(m, COMBO, "gen1")
     nobody_at_the_console(m, COMBO)
+    # Last (it hands /etc to the imported profile): adopting the host as it is.
+    import_changes_nothing(m, COMBO, [f"systemctl show -p MainPID --value demo-{s}"
+                                      for s in ("a", "b")])
     m.shutdown()

@@ -3,11 +3,13 @@
 running — the pid of the unchanged one stays, the changed one gets a new pid that saw the
 new config. Then the switched-to generation boots through sysvinit and genman's init.
 On the same guest, rollback with nobody at the console (vmlib/health_flow.py): d (confirm
-or revert) and b (a required check that fails at boot, the LSB marker, GRUB's fallback)."""
+or revert) and b (a required check that fails at boot, the LSB marker, GRUB's fallback);
+last, `genman import` of the guest and a switch to it that changes no byte under /etc."""
 
 from __future__ import annotations
 
 import pytest
+from vmlib.adopt_flow import import_changes_nothing
 from vmlib.health_flow import confirm_flows, fall_back_from
 from vmlib.images import Combo
 from vmlib.scenario import assert_booted, boot_menu, default_generation, genman, reboot_into, switch
@@ -47,4 +49,7 @@ def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines)
     good = default_generation(m, COMBO)
     fall_back_from(m, COMBO, "sysv-health-badcheck", good, "failed check at boot")
     m.succeed("/etc/init.d/demo-a status && /etc/init.d/demo-b status")
+
+    # Last (it hands /etc to the imported profile): adopting the host as it is.
+    import_changes_nothing(m, COMBO, ["cat /run/demo-a.pid", "cat /run/demo-b.pid"])
     m.shutdown()
