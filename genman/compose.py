@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from genman.errors import BUG_HINT, GenmanError
 from genman.layout import Layout
-from genman.manifest import EtcEntry, KernelEntry, Manifest, ServiceEntry
+from genman.manifest import EtcEntry, KernelEntry, Manifest, SecretEntry, ServiceEntry
 from genman.store import StoreBatch
 
 if TYPE_CHECKING:  # profile pulls in jinja2; list-generations must stay light
@@ -69,7 +69,7 @@ def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
 
 
 def _service_digest(unit_file: str | None, triggers: tuple[str, ...],
-                    etc: dict[str, EtcEntry]) -> str:
+                    etc: dict[str, EtcEntry | SecretEntry]) -> str:
     h = hashlib.sha256(f"unit:{unit_file}\n".encode())
     for t in triggers:
         t = t.rstrip("/")
@@ -83,6 +83,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
     """Put every input into the store (staged) and describe the result."""
     progress(f"hashing {len(profile.etc)} /etc files")
     etc = {ef.path: _etc_entry(batch, ef) for ef in profile.etc}
+    secrets = _secrets(profile, layout, batch)
 
     packages: dict[str, str] = {}
     path_links: dict[str, str] = {}
@@ -117,7 +118,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
             restart_triggers=svc.restart_triggers,
             on_change=svc.on_change.value,
             stop_if_changed=svc.stop_if_changed,
-            digest=_service_digest(unit_file, svc.restart_triggers, etc),
+            digest=_service_digest(unit_file, svc.restart_triggers, {**etc, **secrets}),
         )
     return Manifest(
         hostname=profile.hostname,
@@ -129,7 +130,20 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
         path_links=path_links,
         services=services,
         health=profile.sections.get("health"),
+        secrets=secrets,
     )
+
+
+def _secrets(profile: Profile, layout: Layout, batch: StoreBatch) -> dict[str, SecretEntry]:
+    """Each secret goes to the secrets directory (not the store), named by its keyed hash;
+    a batch that does not write only names them."""
+    if not profile.secrets:
+        return {}
+    from genman.secretstore import Keeper
+
+    keeper = Keeper(layout, write=batch.write)
+    return {s.path: SecretEntry(keeper.add(s.content), s.mode, s.uid, s.gid, s.user, s.group)
+            for s in profile.secrets}
 
 
 def etc_tree(

@@ -23,7 +23,7 @@ from enum import Enum, StrEnum
 from genman.bootloader.model import BootPlan
 from genman.errors import GenmanError
 from genman.etcwants import PATH_PROFILE, CopyWant, LinkWant, Want, desired_etc, static_target
-from genman.layout import Layout
+from genman.layout import Layout, is_secret_name
 from genman.ledger import Kind, Ledger
 from genman.ledger import make as make_ledger
 from genman.manifest import Manifest
@@ -116,8 +116,9 @@ class PutCopy:
 
     def describe(self) -> str:
         owner = f"{self.uid}:{self.gid}" if self.uid is not None else "unchanged (not root)"
+        what = "secret" if is_secret_name(self.store) else "file"
         return (f"etc: {'~' if self.replace else '+'} /etc/{self.path} "
-                f"(file, mode {self.mode:04o}, owner {owner})")
+                f"({what}, mode {self.mode:04o}, owner {owner})")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from genman import compose, fsutil, generation, profile
 from genman.deploy.facts import Facts
 from genman.deploy.hosts import Host
+from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.store import Store
 
@@ -38,6 +39,12 @@ class LocalStore:
     def build(self, host: Host, facts: Facts) -> Built:
         with self._lock:
             prof = profile.load(host.profile, self.layout, facts.for_profile(host.vars))
+            if prof.secrets:
+                raise GenmanError(
+                    f"{host.profile}: {prof.secrets[0].key}: `genman deploy` does not carry "
+                    "[secrets] yet (they must not travel through the store it copies)",
+                    hint="run `genman switch` on the host itself for a profile with secrets, "
+                    "or move the secret out of this profile")
             cache = generation.hash_cache(self.layout)
             store = Store(self.layout, cache)
             store.clean()

@@ -11,8 +11,9 @@ from genman.profile.model import EtcFile, OnChange, ServiceSpec
 from genman.services import names
 
 
-def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
-    etc_paths = [e.path for e in etc]
+def parse(raw: Raw, etc: tuple[EtcFile, ...], secret_paths: tuple[str, ...] = ()
+          ) -> tuple[ServiceSpec, ...]:
+    etc_paths = [e.path for e in etc] + list(secret_paths)
     out = []
     for name, entry in sorted(raw.tables("services").items()):
         key = f"[services.{q(name)}]"
