@@ -189,3 +189,20 @@ def test_a_secret_path_that_is_also_an_etc_path_is_refused(
     (tmp_path / "p.toml").write_text('[secrets.key]\nfile = "key"\n[etc.key]\ntext = "x"\n')
     r = genman("--root", root, "build", tmp_path / "p.toml")
     assert r.code == 1 and "[secrets.key]: /etc/key is also declared by [etc.key]" in r.err
+
+
+def test_gc_keeps_the_secrets_of_retained_generations_only(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    one, two = _profile(tmp_path, ONE, "0640"), _profile(tmp_path, TWO, "0600")
+    for p in (one, two):
+        assert genman("--root", root, "--bootloader", "none", "switch", p).code == 0
+    secrets_dir = root / "var/lib/genman/secrets"
+    names = lambda: {p.name for p in secrets_dir.iterdir() if p.name != ".key"}  # noqa: E731
+    assert len(names()) == 3  # ONE, TWO and the command's
+    assert genman("--root", root, "--bootloader", "none", "gc").code == 0
+    assert len(names()) == 3, "generation 1 still names ONE: a rollback needs it"
+    r = genman("--root", root, "--bootloader", "none", "prune", "--keep", "1")
+    assert r.code == 0, r.err
+    layout = Layout.for_root(root)
+    assert names() == {s.name for s in generation.manifest_of(layout, 2).secrets.values()}
+    assert (secrets_dir / ".key").is_file()
