@@ -59,6 +59,7 @@ class Result:
 class Flags:
     backup: bool = False
     init_system: InitSystem | None = None
+    force: bool = False  # overwrite managed files changed by hand (genman.drift)
 
 
 # ---------------------------------------------------------------- dry builds
@@ -94,12 +95,13 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     layout = opts.layout
     activate = mode is not Mode.BOOT
     old = live_manifest(layout) if activate else None
-    state = probe(layout, touched_paths(old, target.manifest), copy_sources(target.manifest),
+    state = probe(layout, touched_paths(old, target.manifest), copy_sources(old, target.manifest),
                   flags.init_system, service_query(old, target.manifest) if activate else None)
     default: int | Keep | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,
-                      backup=flags.backup, boot=boot_plan(opts, boot_default, pending))
+                      backup=flags.backup, boot=boot_plan(opts, boot_default, pending),
+                      guard=True, force=flags.force)
     plan = plan_switch(state, old, request)
     warn_all(plan.warnings)
     return state, plan

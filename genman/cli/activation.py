@@ -3,6 +3,7 @@ switch-generation, rollback, status, boot-once, bootloader install."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from genman.cli.base import (
     DRY_RUN,
     EXIT_OK,
     EXIT_SERVICES_FAILED,
+    FORCE,
     INIT_SYSTEM,
     PLAN_JSON,
     PROFILE_ARG,
@@ -69,8 +71,8 @@ WAIT = click.option("--wait", is_flag=True,
 
 def _activation_command(name: str, verb: str, doc: str) -> None:
     def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
-                init_system: str | None, as_json: bool, confirm_within: str | None = None,
-                wait: bool = False) -> int:
+                force: bool, init_system: str | None, as_json: bool,
+                confirm_within: str | None = None, wait: bool = False) -> int:
         from genman import activation
 
         if as_json and not dry_run:
@@ -81,11 +83,11 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
             from genman.health import commands as cli_support
 
             return cli_support.confirmed_switch(opts, path, None, confirm_within, wait,
-                                                flags(backup, init_system), init_system,
+                                                flags(backup, init_system, force), init_system,
                                                 progress, echo)
         # A confirmed switch activates as `test` does: the default moves only on confirm.
         mode = activation.Mode("test" if confirm_within is not None else name)
-        result = activation.switch(opts, path, progress, mode, flags(backup, init_system),
+        result = activation.switch(opts, path, progress, mode, flags(backup, init_system, force),
                                    dry_run)
         code = _activation_result(result, verb, dry_run, as_json)
         if name != "test" and not as_json:
@@ -100,7 +102,7 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
     if name == "switch":
         command = WAIT(CONFIRM_WITHIN(command))
     decorated = click.pass_context(command)
-    for option in (PLAN_JSON, INIT_SYSTEM, BACKUP, DRY_RUN, PROFILE_ARG):
+    for option in (PLAN_JSON, INIT_SYSTEM, FORCE, BACKUP, DRY_RUN, PROFILE_ARG):
         decorated = option(decorated)
     cli.command(name, context_settings=CONTEXT, help=doc)(decorated)
 
@@ -138,12 +140,14 @@ Example:
 @click.argument("number", type=int, shell_complete=generation_numbers)
 @DRY_RUN
 @BACKUP
+@FORCE
 @INIT_SYSTEM
 @CONFIRM_WITHIN
 @WAIT
 @click.pass_context
 def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bool,
-                      init_system: str | None, confirm_within: str | None, wait: bool) -> int:
+                      force: bool, init_system: str | None, confirm_within: str | None,
+                      wait: bool) -> int:
     """Activate existing generation NUMBER now and make it the boot default.
 
     \b
@@ -157,10 +161,10 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
     opts = opts_of(ctx)
     if confirm_within is not None and not dry_run:
         return cli_support.confirmed_switch(opts, None, number, confirm_within, wait,
-                                            flags(backup, init_system), init_system, progress,
-                                            echo)
+                                            flags(backup, init_system, force), init_system,
+                                            progress, echo)
     result = activation.switch_generation(opts, number, progress,
-                                          flags(backup, init_system), dry_run)
+                                          flags(backup, init_system, force), dry_run)
     code = _activation_result(result, "switched to", dry_run)
     if dry_run:
         cli_support.dry_run_health(opts, None, number, confirm_within, echo)
@@ -172,12 +176,13 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
 @cli.command(context_settings=CONTEXT)
 @DRY_RUN
 @BACKUP
+@FORCE
 @INIT_SYSTEM
 @CONFIRM_WITHIN
 @WAIT
 @click.pass_context
-def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str | None,
-             confirm_within: str | None, wait: bool) -> int:
+def rollback(ctx: click.Context, dry_run: bool, backup: bool, force: bool,
+             init_system: str | None, confirm_within: str | None, wait: bool) -> int:
     """Activate the generation before the default one and make it the default.
 
     \b
@@ -192,9 +197,9 @@ def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str |
         from genman.health import commands as cli_support
 
         return cli_support.confirmed_switch(opts, None, -1, confirm_within, wait,
-                                            flags(backup, init_system), init_system, progress,
-                                            echo)
-    result = activation.rollback(opts, progress, flags(backup, init_system), dry_run)
+                                            flags(backup, init_system, force), init_system,
+                                            progress, echo)
+    result = activation.rollback(opts, progress, flags(backup, init_system, force), dry_run)
     code = _activation_result(result, "rolled back to", dry_run)
     if not dry_run:
         from genman.health import commands as health
@@ -213,13 +218,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Example:
       genman status --json | jq .active
     """
-    from genman import activation
+    from genman import activation, driftcheck
     from genman.health import commands as health
 
     report = activation.status_report(opts_of(ctx))
     extra = health.status_fields(opts_of(ctx))
+    found = driftcheck.check_live(opts_of(ctx).layout)
     if as_json:
-        echo_json({**report, **extra})
+        echo_json({**report, **extra, "drift": [f.to_dict() for f in found]})
         return
 
     def show(n: int | None) -> str:
@@ -232,6 +238,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"booted:  {show(report['booted'])}")
     for line in health.status_tail(extra):
         click.echo(line)
+    if found:
+        from genman.cli.adopt import drift_lines
+
+        click.echo(f"drift: {len(found)} managed /etc path(s) changed by hand "
+                   "(`genman switch` refuses to overwrite them without --backup or --force):")
+        for line in drift_lines(found, sys.stdout.isatty()):
+            click.echo(f"  {line}")
     for w in report["warnings"]:
         click.echo(f"warning: {w}", err=True)
 
