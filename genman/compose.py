@@ -142,8 +142,13 @@ def _secrets(profile: Profile, layout: Layout, batch: StoreBatch) -> dict[str, S
     from genman.secretstore import Keeper
 
     keeper = Keeper(layout, write=batch.write)
-    return {s.path: SecretEntry(keeper.add(s.content), s.mode, s.uid, s.gid, s.user, s.group)
-            for s in profile.secrets}
+    out = {}
+    for s in profile.secrets:
+        name = keeper.add(s.content)
+        if not batch.write:  # in memory only, for the dry run's plan (see StoreBatch.digests)
+            batch.digests[name] = hashlib.sha256(s.content).hexdigest()
+        out[s.path] = SecretEntry(name, s.mode, s.uid, s.gid, s.user, s.group)
+    return out
 
 
 def etc_tree(

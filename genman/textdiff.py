@@ -22,8 +22,10 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def _short(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]
+def _side(data: bytes | None) -> str:
+    if data is None:
+        return "absent"
+    return f"{len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,7 @@ def file_diff(path: str, old: bytes | None, new: bytes | None, *,
         return FileDiff(path, (f"--- {path}", f"+++ {path}", REDACTED), 0, 0, "secret")
     a, b = old or b"", new or b""
     if not (is_text(a) and is_text(b)):
-        line = (f"Binary file {path}: {len(a)} bytes ({_short(a)}) -> "
-                f"{len(b)} bytes ({_short(b)})")
+        line = f"Binary file {path}: {_side(old)} -> {_side(new)}"
         return FileDiff(path, (line,), 0, 0, f"binary {len(a)} -> {len(b)} bytes")
     a_lines = a.decode().splitlines(keepends=True)
     b_lines = b.decode().splitlines(keepends=True)

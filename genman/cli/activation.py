@@ -59,6 +59,22 @@ def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = Fa
     return EXIT_OK
 
 
+SHOW_DIFF = click.option("--diff", "show_diff", is_flag=True,
+                         help="With --dry-run: also show the unified diff of every /etc file "
+                              "whose content changes (secrets are not shown).")
+
+
+def print_content(diffs: list[Any]) -> None:
+    from genman.textdiff import render
+
+    if not diffs:
+        click.echo("content: no /etc file changes")
+        return
+    click.echo("content:")
+    for line in render(diffs, sys.stdout.isatty()):
+        click.echo(line)
+
+
 CONFIRM_WITHIN = click.option(
     "--confirm-within", metavar="DURATION",
     help="Activate, but make it the boot default only once `genman confirm` comes within "
@@ -70,13 +86,15 @@ WAIT = click.option("--wait", is_flag=True,
 
 
 def _activation_command(name: str, verb: str, doc: str) -> None:
-    def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
-                force: bool, init_system: str | None, as_json: bool,
+    def command(ctx: click.Context, profile: Path | None, dry_run: bool, show_diff: bool,
+                backup: bool, force: bool, init_system: str | None, as_json: bool,
                 confirm_within: str | None = None, wait: bool = False) -> int:
         from genman import activation
 
         if as_json and not dry_run:
             raise click.UsageError("--json needs --dry-run")
+        if show_diff and (not dry_run or as_json):
+            raise click.UsageError("--diff needs --dry-run (and no --json)")
         opts = opts_of(ctx)
         path = profile_path(opts, profile)
         if confirm_within is not None and not dry_run:
@@ -88,8 +106,10 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
         # A confirmed switch activates as `test` does: the default moves only on confirm.
         mode = activation.Mode("test" if confirm_within is not None else name)
         result = activation.switch(opts, path, progress, mode, flags(backup, init_system, force),
-                                   dry_run)
+                                   dry_run, show_diff)
         code = _activation_result(result, verb, dry_run, as_json)
+        if result.content is not None:
+            print_content(result.content)
         if name != "test" and not as_json:
             from genman.health import commands as cli_support
 
@@ -102,7 +122,7 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
     if name == "switch":
         command = WAIT(CONFIRM_WITHIN(command))
     decorated = click.pass_context(command)
-    for option in (PLAN_JSON, INIT_SYSTEM, FORCE, BACKUP, DRY_RUN, PROFILE_ARG):
+    for option in (PLAN_JSON, INIT_SYSTEM, FORCE, BACKUP, SHOW_DIFF, DRY_RUN, PROFILE_ARG):
         decorated = option(decorated)
     cli.command(name, context_settings=CONTEXT, help=doc)(decorated)
 
@@ -118,6 +138,7 @@ Exit code 4: switched, but some services failed to (re)start.
 Examples:
   genman switch                      # /etc/genman/profile.toml
   genman switch --dry-run            # show exactly what would change
+  genman switch --dry-run --diff     # ... and every /etc file's content change
   genman --root /mnt switch p.toml   # services are planned, not run
 """)
 _activation_command("test", "activated (default unchanged)", """Build PROFILE and activate it
