@@ -31,6 +31,7 @@ from genman.store import StoreBatch
 
 if TYPE_CHECKING:  # profile pulls in jinja2; list-generations must stay light
     from genman.profile import EtcFile, PackageSpec, Profile
+    from genman.secretstore import Keeper
 
 Progress = Callable[[str], None]
 
@@ -79,11 +80,12 @@ def _service_digest(unit_file: str | None, triggers: tuple[str, ...],
 
 
 def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
-                  progress: Progress) -> Manifest:
-    """Put every input into the store (staged) and describe the result."""
+                  progress: Progress, keeper: Keeper | None = None) -> Manifest:
+    """Put every input into the store (staged) and describe the result. `keeper` takes
+    the [secrets] (default: the layout's own secrets directory, when the batch writes)."""
     progress(f"hashing {len(profile.etc)} /etc files")
     etc = {ef.path: _etc_entry(batch, ef) for ef in profile.etc}
-    secrets = _secrets(profile, layout, batch)
+    secrets = _secrets(profile, layout, batch, keeper)
 
     packages: dict[str, str] = {}
     path_links: dict[str, str] = {}
@@ -134,14 +136,16 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
     )
 
 
-def _secrets(profile: Profile, layout: Layout, batch: StoreBatch) -> dict[str, SecretEntry]:
+def _secrets(profile: Profile, layout: Layout, batch: StoreBatch,
+             keeper: Keeper | None) -> dict[str, SecretEntry]:
     """Each secret goes to the secrets directory (not the store), named by its keyed hash;
     a batch that does not write only names them."""
     if not profile.secrets:
         return {}
-    from genman.secretstore import Keeper
+    if keeper is None:
+        from genman.secretstore import Keeper
 
-    keeper = Keeper(layout, write=batch.write)
+        keeper = Keeper(layout, write=batch.write)
     out = {}
     for s in profile.secrets:
         name = keeper.add(s.content)
@@ -254,11 +258,11 @@ class Composed:
 
 
 def compose(profile: Profile, layout: Layout, batch: StoreBatch,
-            progress: Progress) -> Composed:
+            progress: Progress, keeper: Keeper | None = None) -> Composed:
     """Every store path of a generation, added through `batch` (which may not write)."""
     from genman import bootscripts
 
-    manifest = make_manifest(profile, layout, batch, progress)
+    manifest = make_manifest(profile, layout, batch, progress, keeper)
     scripts = bootscripts.render(manifest)
     etc_links, etc_dirs = etc_tree(batch, layout, manifest)
     toplevel = batch.add_generated(
@@ -268,6 +272,6 @@ def compose(profile: Profile, layout: Layout, batch: StoreBatch,
 
 
 def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,
-                 progress: Progress) -> str:
+                 progress: Progress, keeper: Keeper | None = None) -> str:
     """Stage a profile's toplevel and everything it references; its store name."""
-    return compose(profile, layout, batch, progress).toplevel
+    return compose(profile, layout, batch, progress, keeper).toplevel

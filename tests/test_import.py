@@ -173,3 +173,36 @@ def test_import_refuses_a_directory_with_files(
     r = genman("--root", root, "import", tmp_path / "out")
     assert r.code == 1 and "exists and is not empty" in r.err
     assert (tmp_path / "out/keep").read_text() == "mine\n"
+
+
+def test_enabled_services_of_each_init_system(tmp_path: Path) -> None:
+    from genman.adopt.services import enabled
+    from genman.layout import Layout
+    from genman.services import InitSystem
+
+    root = tmp_path / "r"
+    (root / "etc/rc2.d").mkdir(parents=True)
+    for name in ("S01ssh", "S02cron", "K01nfs", "README"):
+        (root / "etc/rc2.d" / name).symlink_to(f"../init.d/{name[3:]}")
+    (root / "etc/runlevels/default").mkdir(parents=True)
+    (root / "etc/runlevels/default/sshd").symlink_to("/etc/init.d/sshd")
+    wants = root / "etc/systemd/system/sockets.target.requires"
+    wants.mkdir(parents=True)
+    (wants / "dbus.socket").symlink_to("/lib/systemd/system/dbus.socket")
+    (wants / "x.conf").write_text("")
+    layout = Layout.for_root(root)
+    assert enabled(layout, InitSystem.SYSVINIT) == ["cron", "ssh"]
+    assert enabled(layout, InitSystem.OPENRC) == ["sshd"]
+    assert enabled(layout, InitSystem.SYSTEMD) == ["dbus.socket"]
+
+
+def test_without_dpkg_every_file_is_imported(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    (root / "etc/issue").write_text("hello\n")
+    r = genman("--root", root, "import", tmp_path / "out")
+    assert r.code == 0, r.err
+    assert "no dpkg database" in r.err
+    profile = tomllib.loads((tmp_path / "out/profile.toml").read_text())
+    assert sorted(profile["etc"]) == ["group", "hostname", "issue", "passwd"]
+    assert "kernel" not in profile
+    assert "[kernel] left out" in (tmp_path / "out/profile.toml").read_text()

@@ -206,3 +206,4 @@ def test_gc_keeps_the_secrets_of_retained_generations_only(
     layout = Layout.for_root(root)
     assert names() == {s.name for s in generation.manifest_of(layout, 2).secrets.values()}
     assert (secrets_dir / ".key").is_file()
+
