@@ -207,3 +207,12 @@ def test_gc_keeps_the_secrets_of_retained_generations_only(
     assert names() == {s.name for s in generation.manifest_of(layout, 2).secrets.values()}
     assert (secrets_dir / ".key").is_file()
 
+
+
+def test_a_secret_below_another_secret_is_refused(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    (tmp_path / "key").write_bytes(ONE)
+    (tmp_path / "p.toml").write_text(
+        '[secrets.a]\nfile = "key"\n[secrets."a/b"]\nfile = "key"\n')
+    r = genman("--root", root, "build", tmp_path / "p.toml")
+    assert r.code == 1 and '[secrets.a]: /etc/a is a file but [secrets."a/b"]' in r.err, r.err

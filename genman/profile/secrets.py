@@ -14,6 +14,7 @@ the store), nor may an [etc] source be one.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 from pathlib import Path
@@ -90,6 +91,10 @@ def check(secrets: tuple[SecretSpec, ...], etc: tuple[EtcFile, ...]) -> None:
     file into the store."""
     by_path = {e.path: e for e in etc}
     files = {s.source: s for s in secrets if s.source is not None}
+    for a, b in itertools.pairwise(sorted(secrets, key=lambda s: s.path)):
+        if b.path.startswith(a.path + "/"):
+            raise err(a.declared_in, a.key, f"/etc/{a.path} is a file but {b.key} puts "
+                      f"/etc/{b.path} below it", "a path cannot be both a file and a directory")
     for s in secrets:
         other = by_path.get(s.path)
         if other is not None:
