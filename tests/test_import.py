@@ -11,6 +11,8 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 SHIPPED = {  # as the packages shipped them
@@ -206,3 +208,26 @@ def test_without_dpkg_every_file_is_imported(
     assert sorted(profile["etc"]) == ["group", "hostname", "issue", "passwd"]
     assert "kernel" not in profile
     assert "[kernel] left out" in (tmp_path / "out/profile.toml").read_text()
+
+
+def test_only_running_units_are_imported_on_a_live_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from genman.adopt import run
+    from genman.layout import Layout
+    from genman.services import InitSystem, UnitStatus
+    from genman.services.state import ServiceState
+
+    seen = []
+
+    def fake_probe(layout: Layout, init: InitSystem, query: object) -> ServiceState:
+        seen.append(query)
+        return ServiceState(True, {"ssh.service": UnitStatus("active", "running"),
+                                   "e2scrub_reap.service": UnitStatus("inactive", "dead")})
+
+    monkeypatch.setattr("genman.services.probe.probe_services", fake_probe)
+    units = ["e2scrub_reap.service", "ssh.service", "cron"]
+    assert run.split_running(Layout.for_root("/"), InitSystem.SYSTEMD, units) == (
+        ["ssh.service"], ["e2scrub_reap.service", "cron"])
+    assert len(seen) == 1
+    # Under --root nothing runs, and nothing is asked: every enabled unit goes in.
+    assert run.split_running(Layout.for_root("/mnt"), InitSystem.SYSTEMD, units) == (units, [])
+    assert len(seen) == 1

@@ -15,6 +15,7 @@ from genman.adopt.write import Host, toml_str, write
 from genman.layout import Layout
 from genman.probe import detect_init_system, read_ledger
 from genman.profile.owners import read_ids
+from genman.services import InitSystem
 
 # Kernel parameters genman sets per entry, or that name the old boot's files.
 _DROPPED = ("BOOT_IMAGE=", "initrd=", "init=", "genman.")
@@ -58,11 +59,31 @@ def hostname(layout: Layout) -> str:
         return templating.host_facts()["hostname"]
 
 
+def split_running(layout: Layout, init: InitSystem, units: list[str]
+                  ) -> tuple[list[str], list[str]]:
+    """(running now, not running) of the units enabled at boot. A unit that does not run
+    (a oneshot that has done its work, a service stopped by hand) stays out of [services]:
+    a first switch would start it. Under --root nothing runs: all of them go in."""
+    if not layout.is_live or not units:
+        return units, []
+    from genman.services.names import full_name
+    from genman.services.probe import probe_services
+    from genman.services.state import ServiceQuery
+
+    state = probe_services(layout, init, ServiceQuery(frozenset(full_name(u) for u in units)))
+    running = [u for u in units if state.running(full_name(u))]
+    return running, [u for u in units if u not in running]
+
+
 def import_host(layout: Layout, directory: Path) -> Imported:
     shipped = dpkg.read(layout)
     ledger = read_ledger(layout)
     found = scan(layout, shipped, set(ledger.files) if ledger else set())
-    services = enabled(layout, detect_init_system(layout))
+    init = detect_init_system(layout)
+    services, idle = split_running(layout, init, enabled(layout, init))
+    found.entries += [Entry(f"[services] {u}", Verdict.LEFT_OUT, "enabled at boot but not "
+                            "running now (a oneshot, or stopped): a first switch would start it")
+                      for u in idle]
     name = hostname(layout)
     host = Host(
         hostname=name, description=f"imported from {name}",

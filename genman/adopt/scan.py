@@ -65,6 +65,11 @@ class Entry:
     uid: int = 0
     gid: int = 0
 
+    @property
+    def shown(self) -> str:
+        """/etc/<path>, or a service left out ("[services] unit")."""
+        return self.path if self.path.startswith("[") else f"/etc/{self.path}"
+
 
 @dataclass
 class Scan:

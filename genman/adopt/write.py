@@ -104,7 +104,7 @@ def write(directory: Path, etc: Path, scan: Scan, host: Host, stamp: str) -> Non
     for e in scan.of(Verdict.SECRET):
         _copy_secret(etc / e.path, secrets / e.path)
     (directory / "profile.toml").write_text(profile_text(scan, host, stamp))
-    left = "".join(f"/etc/{e.path}: {e.reason}\n" for e in scan.of(Verdict.LEFT_OUT))
+    left = "".join(f"{e.shown}: {e.reason}\n" for e in scan.of(Verdict.LEFT_OUT))
     (directory / "left-out.txt").write_text(left)
     if stat.S_IMODE(os.stat(secrets).st_mode) != 0o700:
         raise GenmanError(f"cannot make {secrets} private", hint="check the file system")

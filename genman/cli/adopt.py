@@ -89,7 +89,7 @@ def import_(ctx: click.Context, directory: Path | None) -> None:
                    "file under /etc is imported", err=True)
     for e in done.left_out():
         if not e.reason.startswith(("a link", "genman's own")):
-            click.echo(f"left out /etc/{e.path}: {e.reason}")
+            click.echo(f"left out {e.shown}: {e.reason}")
     links = sum(1 for e in done.left_out() if e.reason.startswith("a link"))
     click.echo(f"imported into {directory}/profile.toml: {len(s.of(Verdict.FILE))} files, "
                f"{len(s.of(Verdict.SECRET))} secrets, {len(done.services)} services; "
