@@ -39,6 +39,16 @@ GENERATED = {
     "group-": "a backup the shadow tools keep",
     "shadow-": "a backup the shadow tools keep",
     "gshadow-": "a backup the shadow tools keep",
+    ".updated": "written by systemd-update-done",
+    ".etckeeper": "etckeeper's bookkeeping",
+}
+# Directories (relative to /etc) whose files the system writes itself.
+GENERATED_DIRS = {
+    "lvm/archive": "LVM's automatic metadata archive",
+    "lvm/backup": "LVM's automatic metadata backup",
+    "lvm/cache": "LVM's cache",
+    ".git": "etckeeper's repository",
+    "apparmor.d/cache": "AppArmor's compiled profiles",
 }
 _LEFTOVER = re.compile(r"\.(dpkg-(old|new|dist|bak|tmp)|ucf-(old|new|dist)|swp)$|~$")
 _RESOLV_DAEMONS = re.compile(
@@ -115,6 +125,9 @@ def _left_out(rel: str, st: os.stat_result, host: str, managed: set[str]) -> str
         return "not a regular file"
     if rel in GENERATED:
         return GENERATED[rel]
+    for d, why in GENERATED_DIRS.items():
+        if rel.startswith(d + "/"):
+            return why
     if _LEFTOVER.search(rel):
         return "a leftover of dpkg, ucf or an editor"
     if rel == "resolv.conf":
