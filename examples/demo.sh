@@ -60,7 +60,9 @@ g switch --dry-run --json "$profile" | "${GENMAN_VENV:-$here/.venv}/bin/python" 
 import json, sys
 for a in json.load(sys.stdin):
     if a["kind"] == "service":
-        print("  " + a["action"], a["unit"] + ":", a["reason"])'
+        print("  " + a["action"], a["unit"] + ":", a["reason"])
+    elif a["kind"] == "check_running":
+        print("  then check", ", ".join(a["units"]), "still run after", a["settle"], "s")'
 
 step "genman switch: generation 2"
 g switch "$profile"

@@ -120,6 +120,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
             restart_triggers=svc.restart_triggers,
             on_change=svc.on_change.value,
             stop_if_changed=svc.stop_if_changed,
+            settle=svc.settle,
             digest=_service_digest(unit_file, svc.restart_triggers, {**etc, **secrets}),
         )
     return Manifest(

@@ -28,6 +28,13 @@ RESERVED_ETC = ("static", "genman", "profile.d/genman.sh")
 
 # Paths go into the ledger and into sh scripts: refuse what would need quoting.
 _UNQUOTABLE = re.compile("[\"\\\\'\x00-\x1f\x7f\x85\u2028\u2029]")
+# systemd's unit directories, where a unit name may carry systemd-escape's `\xNN`
+# (`srv-foo\x2dbar.mount`, `dev-disk-by\x2dlabel-x.swap`). Those are the only backslashes
+# allowed in an /etc path: the ledger writes each as JSON's `\\` and the boot-time
+# activate script turns it back.
+UNIT_DIRS = ("systemd/system/", "systemd/user/")
+_UNIT_ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}")
+_ESCAPED_NAME = re.compile(r"(?:[A-Za-z0-9:_.@-]|\\x[0-9a-fA-F]{2})+")
 # File names and whole paths the kernel refuses (NAME_MAX, PATH_MAX less "/etc/").
 NAME_MAX = 255
 PATH_MAX = 4096 - 5
@@ -44,10 +51,15 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
     parts = path.split("/")
     if any(p in ("", ".", "..") for p in parts):
         return "the /etc path may not contain '..', '.' or empty parts"
-    m = _UNQUOTABLE.search(path)
+    if "\\" in path and path.startswith(UNIT_DIRS) and all(
+            _ESCAPED_NAME.fullmatch(p) for p in parts if "\\" in p):
+        m = _UNQUOTABLE.search(_UNIT_ESCAPE.sub("", path))
+    else:
+        m = _UNQUOTABLE.search(path)
     if m:
         return (f"the /etc path contains {m.group()!r} (quotes, backslashes and control "
-                "characters are not supported)")
+                "characters are not supported; a systemd unit name under systemd/system/ may "
+                "hold \\xNN escapes)")
     if len(path.encode()) > PATH_MAX or any(len(p.encode()) > NAME_MAX for p in parts):
         return "the /etc path or one of its names is too long"
     for own in RESERVED_ETC if reserved else ():

@@ -12,8 +12,10 @@ reads and writes the very same bytes:
     null]}
 
 Entry lines are sorted as bytes (what `LC_ALL=C sort` does); the closing `null` saves sh
-from having to drop the last comma. Paths are relative to /etc and may not hold quotes,
-backslashes or control characters (`check_path`), so no JSON escaping is ever needed.
+from having to drop the last comma. Paths are relative to /etc and may not hold quotes or
+control characters (`check_path`); the one backslash allowed, in a systemd unit name's
+`\\xNN` escape under systemd/system/, is the one JSON escape (a doubled backslash) ever
+written, which the sh script makes and undoes with sed.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def check_path(path: str) -> None:
     if problem is not None:
         raise GenmanError(
             f"genman cannot manage /etc/{path!r}: {problem}",
-            hint="rename the file; quotes, backslashes and control characters are not "
-            "supported in managed /etc paths",
+            hint="rename the file; quotes, backslashes (but for a systemd unit name's \\xNN "
+            "under systemd/system/) and control characters are not supported in managed /etc "
+            "paths",
         )

@@ -107,6 +107,8 @@ class ServiceEntry:
     # False: a changed service is restarted in place after /etc moved, instead of being
     # stopped (with its old definition) before and started after.
     stop_if_changed: bool = True
+    # Seconds the service must still run after a start or restart (None: the default).
+    settle: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -118,13 +120,16 @@ class ServiceEntry:
         }
         if not self.stop_if_changed:  # written only when set: older manifests stay as they are
             d["stop_if_changed"] = False
+        if self.settle is not None:
+            d["settle"] = self.settle
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ServiceEntry:
         return cls(d["unit"], d.get("unit_file"), tuple(d.get("restart_triggers", ())),
                    d.get("on_change", "restart"), d["digest"],
-                   bool(d.get("stop_if_changed", True)))
+                   bool(d.get("stop_if_changed", True)),
+                   float(d["settle"]) if d.get("settle") is not None else None)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ def _manifest(init: str | None = None) -> Manifest:
             "motd": EtcEntry("aaa-motd"),
             "with space/$x;y`z`.conf": EtcEntry("bbb-x"),
             "secret.conf": EtcEntry("ccc-secret", mode=0o600, uid=0, gid=115),
+            "systemd/system/srv-foo\\x2dbar.mount": EtcEntry("eee-mount"),
         },
         services={"app": ServiceEntry("app.service", "ddd-app.service", (), "restart", "d")},
     )
@@ -61,6 +62,9 @@ def test_activate_carries_etc_entries_quoted(scripts: dict[str, str]) -> None:
     assert f'"$1" copy secret.conf {sh_quote(store + "/ccc-secret")} 0600 0 115\n' in act
     assert "ddd-app.service" in act
     assert "aaa-motd" not in act  # links go through /etc/static, not the store name
+    # a systemd escape's backslash stays literal inside single quotes (busybox and dash)
+    esc = "systemd/system/srv-foo\\x2dbar.mount"
+    assert f'"$1" link \'{esc}\' \'{static}/{esc}\'\n' in act
 
 
 def test_etc_entries_sorted_links_before_copies(scripts: dict[str, str]) -> None:
@@ -68,7 +72,7 @@ def test_etc_entries_sorted_links_before_copies(scripts: dict[str, str]) -> None
              if ln.startswith('\t"$1" ')]
     kinds = [ln.split()[1] for ln in lines]
     assert kinds == sorted(kinds, key=lambda k: k != "link")
-    assert len(lines) == 4
+    assert len(lines) == 5
 
 
 def test_init_order_with_profile_init() -> None:

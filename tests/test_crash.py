@@ -99,20 +99,21 @@ def test_sigkill_at_random_moments(
     scenario: tuple[Path, Path, dict[str, Any], dict[str, Any]], tmp_path: Path, genman: Any
 ) -> None:
     base, profile, old, new = scenario
-    start, end = _switch_window(copy_root(base, tmp_path / "timing"), profile)
+    end, window = _switch_window(copy_root(base, tmp_path / "timing"), profile)
+    print(f"switch {end:.3f}s, journal lived {window:.3f}s")
     rng = random.Random(20240611)
     seen = []
     for i in range(RANDOM_RUNS):
         work = copy_root(base, tmp_path / f"r{i}")
         proc = subprocess.Popen(genman_cmd(work, "switch", profile), env=env(), cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Every other kill once the journal is there, within the measured length of a
-        # switch's execution; the rest anywhere from start-up and the build to the end.
+        # Every other kill once the journal is there, within the measured time the journal
+        # lives (the switch's execution); the rest anywhere from start-up to the end.
         if i % 2:
             journal = work / "var/lib/genman/journal.json"
             while not journal.exists() and proc.poll() is None:
-                time.sleep(0.0005)
-            time.sleep(rng.uniform(0, end - start))
+                time.sleep(0.0002)
+            time.sleep(rng.uniform(0, window))
         else:
             time.sleep(rng.uniform(0.2 * end, 1.05 * end))
         proc.send_signal(signal.SIGKILL)
@@ -121,21 +122,28 @@ def test_sigkill_at_random_moments(
         seen.append((interrupted, recover_and_check(work, old, new, profile, genman)))
     # Kills landed inside a switch (a journal left), and recovery then brought back the old
     # generation every time: the journal goes only after the last step.
+    print(f"{sum(i for i, _ in seen)} of {len(seen)} kills landed inside a switch")
     assert any(interrupted for interrupted, _ in seen), "no kill landed inside a switch"
     assert all(which == "old" for interrupted, which in seen if interrupted)
 
 
 def _switch_window(work: Path, profile: Path) -> tuple[float, float]:
-    """Seconds from start to when the journal appears, and to when the switch ends."""
+    """Seconds from start to the end of a switch, and how long its journal lived (the
+    execution: from the journal written to the journal removed)."""
     journal = work / "var/lib/genman/journal.json"
     t0 = time.monotonic()
     proc = subprocess.Popen(genman_cmd(work, "switch", profile), env=env(), cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = None
+    first = gone = None
     while proc.poll() is None:
-        if first is None and journal.exists():
-            first = time.monotonic() - t0
-        time.sleep(0.0005)
+        there = journal.exists()
+        now = time.monotonic() - t0
+        if first is None and there:
+            first = now
+        elif first is not None and gone is None and not there:
+            gone = now
+        time.sleep(0.0002)
     end = time.monotonic() - t0
     assert proc.returncode == 0
-    return (first if first is not None else 0.8 * end), end
+    assert first is not None, "the journal was never seen: the switch executed nothing"
+    return end, (gone if gone is not None else end) - first

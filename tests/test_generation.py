@@ -127,6 +127,12 @@ def test_manifest_round_trips(example: Path, root: Path) -> None:
     m = generation.manifest_of(Layout.for_root(root), 1)
     assert Manifest.from_dict(json.loads(json.dumps(m.to_dict()))) == m
     assert Manifest.from_json(m.to_json()) == m
+    from dataclasses import replace
+
+    svc = next(iter(m.services.values()))
+    for settle in (None, 0.0, 5.0):
+        m2 = replace(m, services={"x": replace(svc, settle=settle, stop_if_changed=False)})
+        assert Manifest.from_json(m2.to_json()) == m2
 
 
 def test_rebuild_of_10000_files_reads_none_of_them_again(

@@ -183,3 +183,61 @@ def test_rendered_scripts_pass_shellcheck(tmp_path: Path, genman: Any) -> None:
                         str(top / "init"), str(top / "activate")],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stdout
+
+
+# A mount unit for /srv/foo-bar and a swap on a disk label, as systemd-escape names them,
+# with a drop-in directory and a copy (mode) among them: TOML's "\\x2d" is the file name's
+# \x2d.
+ESCAPED_UNITS = """
+[system]
+hostname = "sandbox"
+[etc."systemd/system/srv-foo\\\\x2dbar.mount"]
+text = "[Mount]\\nWhat=/dev/vdb\\nWhere=/srv/foo-bar\\n"
+[etc."systemd/system/srv-foo\\\\x2dbar.mount.d/10-opts.conf"]
+text = "[Mount]\\nOptions=ro\\n"
+[etc."systemd/system/dev-disk-by\\\\x2dlabel-x.swap"]
+text = "[Swap]\\nWhat=/dev/disk/by-label/x\\n"
+mode = "0600"
+[etc."motd"]
+text = "escaped\\n"
+"""
+
+
+@pytest.mark.parametrize("shell", ["busybox", "dash"])
+def test_activate_with_escaped_unit_names_matches_python(tmp_path: Path, genman: Any,
+                                                         shell: str) -> None:
+    """Unit names with systemd escapes go through the ledger (JSON: the backslash doubled)
+    and the sh script the same way as through Python, in and out again."""
+    sh_bin = shutil.which(shell)
+    if sh_bin is None:
+        pytest.fail(f"{shell} is not installed: tools/bootstrap.sh --test installs it")
+    py = make_root(tmp_path / "py")
+    sh = make_root(tmp_path / "sh")
+    profiles = write_profiles(tmp_path)
+    escaped = tmp_path / "profiles/escaped.toml"
+    escaped.write_text(ESCAPED_UNITS)
+    mount = "etc/systemd/system/srv-foo\\x2dbar.mount"
+    for step, (profile, n) in enumerate([(profiles[1], 1), (escaped, 2), (profiles[1], 1)]):
+        if step < 2:
+            assert genman("--root", sh, "build", profile).code == 0
+            r = genman("--root", py, "switch", profile)
+        else:
+            r = genman("--root", py, "switch-generation", str(n))
+        assert r.code == 0, r.err
+        argv = [sh_bin, "sh"] if shell == "busybox" else [sh_bin]
+        a = subprocess.run([*argv, str(toplevel_host(sh, n) / "activate"), "--root", str(sh)],
+                           capture_output=True, text=True, check=False, timeout=60)
+        assert a.returncode == 0, a.stderr
+        check_generation(sh, n)
+        assert etc_and_active(sh) == etc_and_active(py)
+        assert (sh / "etc/genman/ledger.json").read_bytes() == \
+            (py / "etc/genman/ledger.json").read_bytes()
+        if n == 2:
+            assert os.readlink(sh / mount) == "/etc/static/systemd/system/srv-foo\\x2dbar.mount"
+            assert os.readlink(sh / f"{mount}.d/10-opts.conf") == \
+                "/etc/static/systemd/system/srv-foo\\x2dbar.mount.d/10-opts.conf"
+            assert '"systemd/system/srv-foo\\\\x2dbar.mount"' in \
+                (sh / "etc/genman/ledger.json").read_text()
+    # back on generation 1: the escaped files and the drop-in directory genman made are gone
+    assert not (sh / mount).is_symlink() and not (sh / f"{mount}.d").exists()
+    assert not (sh / "etc/systemd/system/dev-disk-by\\x2dlabel-x.swap").exists()

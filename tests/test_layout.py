@@ -101,6 +101,22 @@ def test_ledger_entry_leaving_etc_deletes_nothing(root: Path, tmp_path: Path, ou
     ("a/./b", "'..'"), ("a\nb", "contains"), ("genman/ledger.json", "reserved"),
     ("genman", "reserved"), ("profile.d", "must stay a directory"), ("static", "reserved"),
     ("x" * 256, "too long"),
+    # systemd-escape's \xNN in unit names, drop-in and .wants directories under the unit
+    # directories; any other backslash, and control characters, stay refused
+    ("systemd/system/srv-foo\\x2dbar.mount", None),
+    ("systemd/system/dev-disk-by\\x2dlabel-x.swap", None),
+    ("systemd/system/srv-foo\\x2dbar.mount.d/10-opts.conf", None),
+    ("systemd/system/local-fs.target.wants/srv-foo\\x2dbar.mount", None),
+    ("systemd/user/a\\x20b.service", None),
+    ("systemd/system/foo\\bar.service", "'\\\\'"),
+    ("systemd/system/foo\\x2.service", "'\\\\'"),
+    ("systemd/system/foo\\x2d\\.service", "'\\\\'"),
+    ("systemd/system/a\\x2db.service\n", "control"),
+    ("systemd/system/it's\\x2d.service", "\"'\""),
+    ("systemd/system/../system/a\\x2db.service", "'..'"),
+    ("systemd/network/a\\x2db.network", "'\\\\'"),
+    ("nginx/a\\x2db.conf", "'\\\\'"),
+    ("genman/a\\x2db.service", "'\\\\'"),
 ])
 def test_etc_path_problem(path: str, problem: str | None) -> None:
     found = etc_path_problem(path)

@@ -84,6 +84,17 @@ def test_good_profile_merges_imports_key_by_key(tmp_path: Path, root: Path) -> N
     assert prof.hostname == "fra1"
 
 
+@pytest.mark.parametrize(("value", "seconds"), [
+    ('"5s"', 5.0), ('"500ms"', 0.5), ("3", 3.0), ('"0s"', 0.0), ("0", 0.0), ('"1m"', 60.0),
+    (None, None)])
+def test_service_settle(tmp_path: Path, root: Path, value: str | None,
+                        seconds: float | None) -> None:
+    text = "[services.s]\n" + (f"settle = {value}\n" if value is not None else "")
+    write_tree(tmp_path / "p", {"profile.toml": text})
+    prof = profile.load(tmp_path / "p/profile.toml", Layout.for_root(root))
+    assert prof.services[0].settle == seconds
+
+
 def test_hostname_defaults_to_the_targets(tmp_path: Path, root: Path) -> None:
     write_tree(tmp_path / "p", {"profile.toml": "[etc.motd]\ntext = '{{ system.hostname }}'\n"})
     prof = profile.load(tmp_path / "p/profile.toml", Layout.for_root(root))
@@ -169,6 +180,15 @@ BAD: list[tuple[str, dict[str, str], str]] = [
      "'mtod' is not an /etc path this profile manages"),
     ("bad on_change", {"profile.toml": BASE + "[services.s]\non_change = 'bounce'\n"},
      "'bounce' is not one of restart, reload, none"),
+    ("settle not a duration", {"profile.toml": BASE + "[services.s]\nsettle = 'soon'\n"},
+     "[services.s] settle: 'soon' is not a duration"),
+    ("settle a boolean", {"profile.toml": BASE + "[services.s]\nsettle = false\n"},
+     "[services.s] settle: expected a duration"),
+    ("settle too long", {"profile.toml": BASE + "[services.s]\nsettle = '2m'\n"},
+     "[services.s] settle: '2m' is longer than 60 s"),
+    ("backslash outside a unit directory",
+     {"profile.toml": BASE + "[etc.'nginx/a\\x2db.conf']\ntext = 'x'\n"},
+     "the /etc path contains '\\\\'"),
     ("missing package", {"profile.toml": BASE + "[packages]\nbird = '/nonexistent/bird'\n"},
      "/nonexistent/bird does not exist"),
     ("missing kernel image", {"profile.toml": BASE + "[kernel]\nimage = '/nonexistent/vmlinuz'\n"},

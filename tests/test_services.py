@@ -3,6 +3,8 @@ commands through the one subprocess seam."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from typing import Any
 from unittest.mock import call
 
@@ -100,6 +102,74 @@ def test_reload_where_asked(init: InitSystem) -> None:
     new = m({"app.conf": "c2"}, app=svc(on_change="reload"))
     assert plan(st({"app.service": UnitStatus("active")}, init=init), old, new) == (
         [], [C("app", Action.RELOAD, "changed: app.conf")])
+
+
+def test_settle_is_the_longest_of_the_started_services_unless_overridden() -> None:
+    def entry(settle: float | None) -> ServiceEntry:
+        return ServiceEntry("x", None, ("x.conf",), "restart", "d", True, settle)
+
+    old = m({"a.conf": "1", "b.conf": "1", "c.conf": "1"})
+    new = m({"a.conf": "2", "b.conf": "2", "c.conf": "2"},
+            a=ServiceEntry("a", None, ("a.conf",), "restart", "d", True, 7.0),
+            b=ServiceEntry("b", None, ("b.conf",), "restart", "d", True, 0.0),
+            c=ServiceEntry("c", None, ("c.conf",), "restart", "d", True, None))
+    state = st()
+    unset = replace(state, services=ServiceState(True, {}, {}, None))
+    checks = [a for a in service_actions(unset, old, new)[1] if isinstance(a, CheckRunning)]
+    assert [c.settle for c in checks] == [7.0]  # a's 7 s, b's 0 s, c's default 2 s
+    assert checks[0].describe().startswith("services: after 7 s, check that a, b, c still run")
+    new_b = m({"b.conf": "2"}, b=entry(0.0))
+    assert [a.settle for a in service_actions(unset, None, new_b)[1]
+            if isinstance(a, CheckRunning)] == [0.0]
+    new_c = m({"c.conf": "2"}, c=entry(None))
+    assert [a.settle for a in service_actions(unset, None, new_c)[1]
+            if isinstance(a, CheckRunning)] == [2.0]
+    # GENMAN_SERVICE_SETTLE (probed into ServiceState.settle) wins over the profile
+    assert [a.settle for a in service_actions(state, old, new)[1]
+            if isinstance(a, CheckRunning)] == [0.5]
+
+
+OPENRC_RUN = "#!/sbin/openrc-run\ncommand=/usr/bin/app\n"
+
+
+@pytest.mark.parametrize(("text", "reloads"), [
+    (OPENRC_RUN + 'extra_started_commands="reload"\nreload() { :; }\n', True),
+    (OPENRC_RUN + "extra_commands='checkconfig reload'\n", True),
+    (OPENRC_RUN + 'extra_started_commands="${extra_started_commands} reload"\n', True),
+    (OPENRC_RUN + "  opts=reload\n", True),
+    (OPENRC_RUN, False),
+    (OPENRC_RUN + 'extra_started_commands="reloadx"\n# extra_commands="reload"\n', False),
+    ("#!/usr/sbin/openrc-run\n" + 'extra_started_commands="reload"\n', True),
+    ("#!/sbin/runscript\n", False),
+    ("#!/bin/sh\n### BEGIN INIT INFO\ncase $1 in reload) ;; esac\n", None),
+])
+def test_openrc_script_reload(text: str, reloads: bool | None) -> None:
+    from genman.services.state import openrc_reloads
+
+    assert openrc_reloads(text) is reloads
+
+
+def test_openrc_reload_only_where_the_script_declares_it() -> None:
+    old = m({"app.conf": "c1"}, app=svc(on_change="reload"))
+    new = m({"app.conf": "c2"}, app=svc(on_change="reload"))
+    up = {"app.service": UnitStatus("active")}
+
+    def openrc(script: str | None) -> SystemState:
+        s = st(up, init=InitSystem.OPENRC)
+        scripts = {"app.service": script} if script is not None else {}
+        return replace(s, services=replace(s.services, scripts=scripts))
+
+    reload = C("app", Action.RELOAD, "changed: app.conf")
+    assert plan(openrc(OPENRC_RUN + 'extra_started_commands="reload"\n'), old, new) == (
+        [], [reload])
+    assert plan(openrc(None), old, new) == ([], [reload])  # no script read: rc-service decides
+    why = ("changed: app.conf; its OpenRC script has no reload (extra_started_commands): "
+           "restarted instead")
+    start = C("app", Action.START, why)
+    assert plan(openrc(OPENRC_RUN), old, new) == (
+        [C("app", Action.STOP, why + ": stopped with its old definition")], [start, check(start)])
+    # systemd and sysvinit: no script is read, the reload stands
+    assert plan(st(up, init=InitSystem.SYSVINIT), old, new) == ([], [reload])
 
 
 def test_unknown_activity_under_root_counts_as_running() -> None:
@@ -322,3 +392,38 @@ def test_sysvinit_accepts_init_d_paths_and_refuses_option_names(mocker: MockerFi
     run.reset_mock()
     assert not b.apply(Action.RESTART, "--help").ok
     assert run.call_args_list == []
+
+
+def test_openrc_check_sees_a_daemon_that_died_after_start(
+        mocker: MockerFixture, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's OpenRC says "started" (status exit 0) for a daemon that died: the pid file
+    the service recorded (/run/openrc/options/NAME/pidfile) tells."""
+    import subprocess
+
+    from genman.services import openrc
+
+    monkeypatch.setattr(openrc, "RC_SVCDIR", tmp_path / "openrc")
+    run = mocker.patch("genman.services.openrc.run", autospec=True, return_value=OK)
+    child = subprocess.Popen(["true"])
+    child.wait()
+
+    def record(name: str, pid: int | None) -> None:
+        d = tmp_path / "openrc/options" / name
+        d.mkdir(parents=True)
+        (d / "pidfile").write_text(str(tmp_path / f"{name}.pid") + "\n")
+        if pid is not None:
+            (tmp_path / f"{name}.pid").write_text(f"{pid}\n")
+
+    record("alive", os.getpid())
+    record("died", child.pid)
+    record("nopid", None)
+    b = backend(InitSystem.OPENRC)
+    got = b.check(["alive", "died", "nopid", "plain"])
+    assert {u: s.running for u, s in got.items()} == {
+        "alive": True, "died": False, "nopid": False, "plain": True}
+    assert got["died"].describe() == "crashed (started, but its daemon is gone)"
+    assert run.call_args_list == [call(["rc-service", "--", u, "status"], check=False)
+                                  for u in ("alive", "died", "nopid", "plain")]
+    # status exit 3 (stopped): not running, whatever the pid file says
+    run.return_value = Result(("x",), 3, "", "")
+    assert not b.check(["alive"])["alive"].running

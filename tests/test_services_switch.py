@@ -157,6 +157,39 @@ def test_changed_stopped_reloaded_and_dying_services(
     assert fake.commands() == [*probe, stop.replace("stop", "reload")]
 
 
+OPENRC_APP = "#!/sbin/openrc-run\ncommand=/usr/bin/app\ncommand_background=yes\n"
+RELOADING = OPENRC_APP + 'extra_started_commands="reload"\nreload() {\n\t:\n}\n'
+RELOAD = 'on_change = "reload"\n'
+
+
+def test_openrc_reloads_only_a_script_that_declares_reload(live: Any, tmp_path: Path) -> None:
+    """rc-service NAME reload fails for an openrc-run script without it ("unknown function
+    `reload'"): such a service is stopped and started instead. The script read is the one
+    the new generation brings under [etc], else the system's."""
+    script = tmp_path / "root/etc/init.d/app"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(OPENRC_APP)
+    status = "rc-service -- app status"
+    fake, r = live(TRIGGER.format("1", RELOAD), TRIGGER.format("2", RELOAD), {},
+                   {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app stop", "rc-service -- app start",
+                               status]
+    script.write_text(RELOADING)
+    fake, r = live(TRIGGER.format("3", RELOAD), TRIGGER.format("4", RELOAD), {},
+                   {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app reload"]
+    # the new generation's own script (managed as /etc/init.d/app) is the one that counts
+    script.unlink()
+    managed = '[etc."init.d/app"]\nsource = "{}"\nmode = "0755"\n'
+    fake, r = live(TRIGGER.format("5", RELOAD) + managed.format("plain"),
+                   TRIGGER.format("6", RELOAD) + managed.format("reloading"),
+                   {"plain": OPENRC_APP, "reloading": RELOADING}, {"app.service"}, "openrc")
+    assert r.code == 0, r.err
+    assert fake.commands() == [status, "rc-service -- app reload"]
+
+
 @pytest.mark.parametrize("init", ["systemd", "sysvinit", "openrc"])
 def test_a_service_that_dies_after_start_is_exit_4_with_its_log(live: Any, init: str) -> None:
     fake, r = live(TRIGGER.format("1", ""), TRIGGER.format("2", ""), {}, {"app.service"},
@@ -181,6 +214,24 @@ def test_dry_run_json(live: Any) -> None:
     kinds = [a["kind"] for a in plan]
     assert kinds.index("service") < kinds.index("flip_static") < kinds.index("check_running")
     assert fake.commands() == [PROBE]  # planned, nothing run
+
+
+def test_settle_from_the_profile_and_the_environment(live: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settle` in [services.X] sets the wait before the check; GENMAN_SERVICE_SETTLE
+    overrides it."""
+    def settle(r: Any) -> list[float]:
+        assert r.code == 0, r.err
+        return [a["settle"] for a in json.loads(r.out) if a["kind"] == "check_running"]
+
+    extra = 'settle = "5s"\n'
+    _, r = live(TRIGGER.format("1", extra), TRIGGER.format("2", extra), {}, {"app.service"},
+                "systemd", "--dry-run", "--json")
+    assert settle(r) == [0]  # the fixture's GENMAN_SERVICE_SETTLE=0
+    monkeypatch.delenv("GENMAN_SERVICE_SETTLE")
+    _, r = live(TRIGGER.format("3", ""), TRIGGER.format("4", extra), {}, {"app.service"},
+                "systemd", "--dry-run", "--json")
+    assert settle(r) == [5.0]
 
 
 def test_stop_if_changed_false_restarts_in_place(live: Any) -> None:
@@ -215,12 +266,36 @@ def test_escaped_unit_names_are_accepted_and_passed_after_dashes(live: Any) -> N
         "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
 
 
+def test_escaped_unit_file_without_unit(live: Any, tmp_path: Path) -> None:
+    """A unit_file named as systemd escapes its unit names the unit: installed under that
+    name, compared, daemon-reloaded and restarted with it."""
+    for version, what in (("old", "vdb"), ("new", "vdc")):
+        unit = tmp_path / "profiles" / version / "srv-foo\\x2dbar.mount"
+        unit.parent.mkdir(parents=True)
+        unit.write_text(MOUNT.format("ro").replace("vdb", what))
+    profile = '[services.data]\nunit_file = "{}/srv-foo\\\\x2dbar.mount"\n'
+    fake, r = live(profile.format("old"), profile.format("new"),
+                   {}, {"srv-foo\\x2dbar.mount"})
+    assert r.code == 0, r.err
+    assert fake.commands() == [
+        PROBE, "systemctl daemon-reload", "systemctl restart -- srv-foo\\x2dbar.mount",
+        "systemctl show --property=ActiveState,SubState -- srv-foo\\x2dbar.mount"]
+
+
 def test_bad_unit_name_hints_the_escaped_one(live: Any, tmp_path: Path, genman: Any) -> None:
+    from tests.helpers import make_root
+
     p = tmp_path / "bad.toml"
     p.write_text('[system]\nhostname = "h"\n[services.data]\nunit = "/srv/foo bar.mount"\n')
     r = genman("build", p)
     assert r.code == 1
-    assert 'unit = "srv-foo\\x20bar.mount"' in r.err
+    assert "unit = 'srv-foo\\x20bar.mount'" in r.err
+    # the hint is TOML as it stands: pasted into the profile, it builds
+    hint = next(ln for ln in r.err.splitlines() if ln.startswith("hint:"))
+    fixed = hint.split("e.g. ", 1)[1].split(" (", 1)[0]
+    p.write_text(f'[system]\nhostname = "h"\n[services.data]\n{fixed}\n')
+    r = genman("--root", make_root(tmp_path / "other"), "build", p)
+    assert r.code == 0, r.err
 
 
 def etc_unit(path: str, body: str) -> str:
@@ -280,6 +355,43 @@ PAIRS = [
         etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r1")),
         etc_unit("r.service", "[Unit]\nRefuseManualStart=yes\n" + SIMPLE.format("r2")),
         {"r.service"}, [PROBE, "systemctl daemon-reload"], id="refuse-manual-start"),
+    # Escaped unit names kept under [etc] (TOML's "\\x2d" is the file name's \x2d): the
+    # same decisions, the names passed to systemctl after "--" as systemd spells them.
+    pytest.param(  # a mount whose What= changed: restarted in place
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro")),
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro").replace("vdb", "vdc")),
+        {"srv-foo\\x2dbar.mount"},
+        [PROBE, "systemctl daemon-reload", "systemctl restart -- srv-foo\\x2dbar.mount",
+         SHOW + "srv-foo\\x2dbar.mount"], id="escaped-mount"),
+    pytest.param(  # only its drop-in's Options= changed: remounted by a reload
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro"))
+        + etc_unit("srv-foo\\\\x2dbar.mount.d/o.conf", "[Mount]\nOptions=ro\n"),
+        etc_unit("srv-foo\\\\x2dbar.mount", MOUNT.format("ro"))
+        + etc_unit("srv-foo\\\\x2dbar.mount.d/o.conf", "[Mount]\nOptions=rw\n"),
+        {"srv-foo\\x2dbar.mount"},
+        [PROBE, "systemctl daemon-reload", "systemctl reload -- srv-foo\\x2dbar.mount"],
+        id="escaped-mount-drop-in"),
+    pytest.param(  # a swap on a disk label
+        etc_unit("dev-disk-by\\\\x2dlabel-x.swap", "[Swap]\nPriority=1\n"),
+        etc_unit("dev-disk-by\\\\x2dlabel-x.swap", "[Swap]\nPriority=2\n"),
+        {"dev-disk-by\\x2dlabel-x.swap"},
+        [PROBE, "systemctl daemon-reload", "systemctl restart -- dev-disk-by\\x2dlabel-x.swap",
+         SHOW + "dev-disk-by\\x2dlabel-x.swap"], id="escaped-swap"),
+    pytest.param(  # a declared service with an escaped name: stopped, reloaded, started
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("a"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("b"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        {"foo\\x2dbar.service"},
+        [PROBE, "systemctl stop -- foo\\x2dbar", "systemctl daemon-reload",
+         "systemctl start -- foo\\x2dbar", SHOW + "foo\\x2dbar.service"],
+        id="escaped-service"),
+    pytest.param(  # stopped by the admin: stays stopped, only the daemon-reload
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("a"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        etc_unit("foo\\\\x2dbar.service", SIMPLE.format("b"))
+        + '[services.foo]\nunit = "foo\\\\x2dbar"\n',
+        set(), [PROBE, "systemctl daemon-reload"], id="escaped-service-stopped"),
 ]
 
 

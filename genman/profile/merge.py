@@ -62,7 +62,7 @@ SECTIONS: dict[str, Section] = {
     ),
     "services": Section(
         Shape.TABLES, frozenset({"unit", "unit_file", "restart_triggers", "on_change",
-                                    "stop_if_changed"}),
+                                    "stop_if_changed", "settle"}),
         'a table such as { unit = "nginx" }',
     ),
     "secrets": Section(

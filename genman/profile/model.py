@@ -86,6 +86,7 @@ class ServiceSpec:
     restart_triggers: tuple[str, ...]
     on_change: OnChange
     stop_if_changed: bool = True  # False: restart in place instead of stop, switch, start
+    settle: float | None = None  # seconds it must still run after a start (None: default)
 
 
 @dataclass(frozen=True)

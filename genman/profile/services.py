@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from genman.health.config import parse_duration
 from genman.profile.common import NAME, as_given, err, expect, expect_str_list, q, resolve
 from genman.profile.merge import Entries, Raw
 from genman.profile.model import EtcFile, OnChange, ServiceSpec
 from genman.services import names
+from genman.services.state import SETTLE_MAX
 
 
 def parse(raw: Raw, etc: tuple[EtcFile, ...], secret_paths: tuple[str, ...] = ()
@@ -43,8 +45,25 @@ def parse(raw: Raw, etc: tuple[EtcFile, ...], secret_paths: tuple[str, ...] = ()
             v, f = entry["stop_if_changed"]
             expect(f, f"{key} stop_if_changed", v, bool, "true or false")
             stop = bool(v)
-        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change, stop))
+        out.append(ServiceSpec(name, unit, unit_file, triggers, on_change, stop,
+                               _settle(entry, key)))
     return tuple(out)
+
+
+def _settle(entry: Entries, key: str) -> float | None:
+    """How long after its start a service must still run: a duration of 0 to 60 s."""
+    if "settle" not in entry:
+        return None
+    v, f = entry["settle"]
+    try:
+        seconds = 0.0 if v in (0, "0", "0s") and v is not False else parse_duration(v)
+    except ValueError as e:
+        raise err(f, f"{key} settle", str(e),
+                  'write a duration, e.g. settle = "5s" ("0s": check at once)') from None
+    if seconds > SETTLE_MAX:
+        raise err(f, f"{key} settle", f"{v!r} is longer than {SETTLE_MAX:g} s",
+                  'e.g. settle = "5s"; a switch waits this long for every start')
+    return seconds
 
 
 def _unit_file(entry: Entries, key: str) -> Path | None:
@@ -56,9 +75,9 @@ def _unit_file(entry: Entries, key: str) -> Path | None:
     if not unit_file.is_file():
         raise err(f, f"{key} unit_file", f"{as_given(v, unit_file)} does not exist",
                   "fix the path; relative paths are relative to this file")
-    if not NAME.match(unit_file.name):
+    if not (NAME.match(unit_file.name) or names.is_valid(unit_file.name)):
         raise err(f, f"{key} unit_file", f"bad unit file name {unit_file.name!r}",
-                  "name the file like its unit, e.g. nginx.service")
+                  "name the file like its unit, e.g. nginx.service or srv-foo\\x2dbar.mount")
     return unit_file
 
 
@@ -68,11 +87,13 @@ def _unit(entry: Entries, key: str, name: str, unit_file: Path | None) -> str:
     v, f = entry["unit"]
     expect(f, f"{key} unit", v, str, "a string")
     # A unit never begins with '-' (it would read as an option); systemd escapes
-    # (`srv-foo\x2dbar.mount`) are accepted.
+    # (`srv-foo\x2dbar.mount`, `foo\x2dbar` for foo\x2dbar.service) are accepted.
     base = v.rsplit("/", 1)[-1]
-    if not v or v.startswith("-") or not (NAME.match(base) or names.is_valid(base)):
+    valid = NAME.match(base) or names.is_valid(names.full_name(base))
+    if not v or v.startswith("-") or not valid:
         given = v if v.startswith("/") and v.endswith(".mount") else base
-        hint = f'e.g. unit = "{names.suggest(given)}" (systemd-escape rules)' if base else \
+        # A TOML literal string: "\x2d" would not parse (TOML has no \x escape).
+        hint = f"e.g. unit = '{names.suggest(given)}' (systemd-escape rules)" if base else \
             'e.g. unit = "nginx"'
         raise err(f, f"{key} unit", f"bad unit name {v!r}", hint)
     return str(v)

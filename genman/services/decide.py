@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from genman.manifest import Manifest, ServiceEntry
 from genman.services import Action, InitSystem, ServiceChange
 from genman.services.names import full_name, template_of, unit_type
-from genman.services.state import UNIT_DIR, unit_files
+from genman.services.state import SETTLE_DEFAULT, UNIT_DIR, unit_files
 from genman.services.units import Need, UnitDef, Verdict, compare, parse
 from genman.state import SystemState
 
@@ -199,6 +199,9 @@ class _Planner:
 
     def by_type(self, name: str, unit: str, n: ServiceEntry | None, v: Verdict) -> None:
         kind = unit_type(full_name(unit)) if self.systemd else "service"
+        if v.need is Need.RELOAD and self.state.services.reloads(full_name(unit)) is False:
+            v = Verdict(Need.RESTART, f"{v.reason}; its OpenRC script has no reload "
+                        "(extra_started_commands): restarted instead")
         d = self.new_defs.get(full_name(unit)) if self.systemd else None
         if d is not None and d.flag("Unit", "RefuseManualStart") and v.need is Need.RESTART:
             self.skip(name, unit, f"{v.reason}; RefuseManualStart=yes: systemd starts it "
@@ -332,5 +335,20 @@ def service_actions(state: SystemState, old: Manifest | None, new: Manifest | No
     after += [Service(c, live) for c in changes]
     started = tuple(c for c in changes if c.action in (Action.START, Action.RESTART))
     if started:
-        after.append(CheckRunning(started, state.services.settle, live))
+        after.append(CheckRunning(started, _settle(state, new, started), live))
     return before, after
+
+
+def _settle(state: SystemState, new: Manifest | None, started: tuple[ServiceChange, ...]
+            ) -> float:
+    """The longest `settle` of the started services (the default for units without one),
+    or the environment's override."""
+    if state.services.settle is not None:
+        return state.services.settle
+    entries = new.services if new else {}
+
+    def settle(c: ServiceChange) -> float:
+        e = entries.get(c.name)
+        return e.settle if e is not None and e.settle is not None else SETTLE_DEFAULT
+
+    return max(settle(c) for c in started)

@@ -10,18 +10,19 @@ from collections.abc import Iterable
 from genman.layout import Layout
 from genman.services import InitSystem
 from genman.services.backends import backend
-from genman.services.state import SETTLE_DEFAULT, ServiceQuery, ServiceState
+from genman.services.state import SETTLE_MAX, ServiceQuery, ServiceState
 
-# Seconds a switch waits after its starts before it checks the units still run (0-60).
+# Seconds a switch waits after its starts before it checks the units still run (0-60),
+# for every service, whatever the profile's `settle` says (tests set it to 0).
 SETTLE_ENV = "GENMAN_SERVICE_SETTLE"
 
 
-def _settle() -> float:
+def _settle() -> float | None:
     raw = os.environ.get(SETTLE_ENV)
     try:
-        return max(0.0, min(float(raw), 60.0)) if raw else SETTLE_DEFAULT
+        return max(0.0, min(float(raw), SETTLE_MAX)) if raw else None
     except ValueError:
-        return SETTLE_DEFAULT
+        return None
 
 
 def _texts(layout: Layout, names: Iterable[str]) -> dict[str, str]:
@@ -34,9 +35,21 @@ def _texts(layout: Layout, names: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _scripts(layout: Layout, init: InitSystem, query: ServiceQuery) -> dict[str, str]:
+    """OpenRC: the init script of each declared service (read under --root too)."""
+    out = {}
+    for unit, path in query.scripts if init is InitSystem.OPENRC else ():
+        try:
+            out[unit] = layout.resolve(path).read_text(errors="replace")
+        except OSError:
+            continue  # no script: rc-service will say so
+    return out
+
+
 def probe_services(layout: Layout, init: InitSystem, query: ServiceQuery) -> ServiceState:
     texts = _texts(layout, query.files)
+    scripts = _scripts(layout, init, query)
     if not layout.is_live:
-        return ServiceState(False, {}, texts, _settle())
+        return ServiceState(False, {}, texts, _settle(), scripts)
     units = backend(init).probe(sorted(query.units))
-    return ServiceState(True, units, texts, _settle())
+    return ServiceState(True, units, texts, _settle(), scripts)

@@ -7,22 +7,29 @@ genman.services.probe; the plan then decides without I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from genman.layout import Layout
 from genman.manifest import Manifest
 from genman.services import UnitStatus
 from genman.services.names import full_name
 
 UNIT_DIR = "systemd/system"
-# How long a switch waits after starting units before it checks they still run.
+# How long a switch waits after starting units before it checks they still run: a
+# service's `settle` (at most SETTLE_MAX), else SETTLE_DEFAULT.
 SETTLE_DEFAULT = 2.0
+SETTLE_MAX = 60.0
 
 
 @dataclass(frozen=True)
 class ServiceQuery:
     units: frozenset[str] = frozenset()  # full unit names declared under [services]
     files: frozenset[str] = frozenset()  # store names of managed unit files
+    # (full unit name, target path of its init script in the generation switched to):
+    # OpenRC runs `reload` only for a script that declares it.
+    scripts: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,8 @@ class ServiceState:
     probed: bool = False
     units: Mapping[str, UnitStatus] = field(default_factory=dict)  # not listed: inactive
     texts: Mapping[str, str] = field(default_factory=dict)  # store name -> unit file text
-    settle: float = SETTLE_DEFAULT
+    settle: float | None = None  # GENMAN_SERVICE_SETTLE: overrides every service's settle
+    scripts: Mapping[str, str] = field(default_factory=dict)  # OpenRC: unit -> script text
 
     def running(self, unit: str) -> bool:
         if not self.probed:
@@ -44,6 +52,12 @@ class ServiceState:
     def status(self, unit: str) -> str:
         s = self.units.get(unit)
         return s.describe() if s else "inactive (not loaded)"
+
+    def reloads(self, unit: str) -> bool | None:
+        """OpenRC: does the unit's openrc-run script declare `reload`? None: not known (no
+        script read, or not an openrc-run script: an LSB script answers for itself)."""
+        text = self.scripts.get(unit)
+        return None if text is None else openrc_reloads(text)
 
     def instances(self, template: str) -> list[str]:
         """Loaded instances of `foo@.service`."""
@@ -64,7 +78,39 @@ def unit_files(m: Manifest | None) -> dict[str, str]:
     return out
 
 
+_OPENRC_RUN = re.compile(r"\A#!\s*\S*(?:openrc-run|runscript)\b")
+_COMMANDS = re.compile(r"^\s*(?:extra_commands|extra_started_commands|extra_stopped_commands"
+                       r"|opts)\s*=(.*)$", re.M)
+
+
+def openrc_reloads(text: str) -> bool | None:
+    """Whether an OpenRC script takes `reload` (openrc-run knows only start, stop,
+    restart, status, describe and the commands a script lists in extra_*commands); None
+    for a script that is not run by openrc-run."""
+    if not _OPENRC_RUN.match(text):
+        return None
+    return any("reload" in re.split(r"[^A-Za-z0-9_-]+", m.group(1))
+               for m in _COMMANDS.finditer(text))
+
+
+def init_scripts(m: Manifest | None) -> frozenset[tuple[str, str]]:
+    """(full unit name, target path of its /etc/init.d script) per declared service of
+    `m`: the store file when `m` manages init.d/NAME, else the file on the system."""
+    if m is None:
+        return frozenset()
+    out = set()
+    for s in m.services.values():
+        name = s.unit.rsplit("/", 1)[-1].removesuffix(".service")
+        entry = m.etc.get(f"init.d/{name}")
+        path = (f"{Layout.store_dir}/{entry.store}" if entry is not None
+                else f"/etc/init.d/{name}")
+        out.add((full_name(s.unit), path))
+    return frozenset(out)
+
+
 def service_query(*manifests: Manifest | None) -> ServiceQuery:
+    """What to probe for a switch from the first manifest to the last."""
     units = {full_name(s.unit) for m in manifests if m for s in m.services.values()}
     files = {name for m in manifests for name in unit_files(m).values()}
-    return ServiceQuery(frozenset(units), frozenset(files))
+    scripts = init_scripts(manifests[-1]) if manifests else frozenset()
+    return ServiceQuery(frozenset(units), frozenset(files), scripts)

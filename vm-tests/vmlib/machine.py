@@ -423,6 +423,17 @@ class Machine:
 
     # ------------------------------------------------------------ agent
 
+    def _exit_reason(self) -> str:
+        """Why the channel went away: QEMU closes it only when it exits, and under
+        -no-reboot a guest reset (reboot, panic=, triple fault, watchdog) is an exit 0."""
+        if self.proc is None:
+            return "no QEMU"
+        try:
+            rc = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "QEMU still running"
+        return f"QEMU exited {rc}: " + ("the guest reset or powered off" if rc == 0 else "crashed")
+
     def _close_agent(self) -> None:
         if self._agent is not None:
             with contextlib.suppress(OSError):
@@ -482,7 +493,10 @@ class Machine:
             except TimeoutError:
                 continue
             if not chunk:
-                raise GuestBootError(f"{self.name}: agent channel closed\n" + self.console_tail())
+                raise GuestBootError(
+                    f"{self.name}: agent channel closed ({self._exit_reason()})\n"
+                    + self.console_tail()
+                )
             self._agent_buf += chunk
 
     def wait_for_agent(self, timeout: float = 120) -> float:

@@ -1,7 +1,7 @@
 """Debian guest trees: debootstrap once per package list, cached outside the checkout.
 
 Run as a script to prebuild the caches in the background:
-    python3 vm-tests/vmlib/trees.py systemd sysvinit
+    python3 vm-tests/vmlib/trees.py systemd sysvinit openrc
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ else:
 VM_TESTS = Path(__file__).resolve().parent.parent
 REPO = VM_TESTS.parent
 GUEST_FILES = VM_TESTS / "guest"
+# The OpenRC guest's own service scripts: kept apart so that editing them does not
+# rebuild the systemd and sysvinit base trees.
+OPENRC_FILES = VM_TESTS / "guest-openrc"
 INITRD_DIR = REPO / "initrd"
 # A second, older kernel in the systemd guest: scenario 6 boots a generation whose
 # kernel package was purged afterwards. Must be a different ABI than linux-image-amd64's.
@@ -49,6 +52,9 @@ COMMON = [
 class Variant:
     name: str
     init_package: str
+    # Installed with apt in the debootstrapped tree: debootstrap takes the first of
+    # alternatives (`sysv-rc | file-rc | openrc`), apt then swaps in the one named here.
+    then_install: tuple[str, ...] = ()
 
     @property
     def packages(self) -> list[str]:
@@ -58,6 +64,11 @@ class Variant:
 VARIANTS = {
     "systemd": Variant("systemd", "systemd-sysv"),
     "sysvinit": Variant("sysvinit", "sysvinit-core"),
+    # Debian's OpenRC: sysvinit's /sbin/init is PID 1 and its inittab calls
+    # /etc/init.d/rcS and rc, which the openrc package replaces (Conflicts: sysv-rc) with
+    # wrappers around `openrc sysinit` / `openrc default`. initscripts stays (it depends on
+    # `sysv-rc | file-rc | openrc`).
+    "openrc": Variant("openrc", "sysvinit-core", then_install=("openrc",)),
 }
 
 
@@ -86,7 +97,10 @@ def host_mirror() -> str:
 def debootstrap_tree(variant: Variant) -> Path:
     """A pristine debootstrapped tree; returns the tree directory."""
     mirror = host_mirror()
-    name = f"debootstrap-{variant.name}-{key_of(SUITE, mirror, variant.packages, 'minbase')}"
+    parts: list[object] = [SUITE, mirror, variant.packages, "minbase"]
+    if variant.then_install:  # the older variants keep their cache keys
+        parts.append(list(variant.then_install))
+    name = f"debootstrap-{variant.name}-{key_of(*parts)}"
 
     def build(tmp: Path) -> None:
         tree = tmp / "tree"
@@ -104,6 +118,10 @@ def debootstrap_tree(variant: Variant) -> Path:
         if res.returncode != 0:
             tail = (tmp / "debootstrap.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"debootstrap failed ({res.returncode}):\n{tail}")
+        if variant.then_install:
+            # debootstrap left the mirror's package lists and sources.list in the tree.
+            chroot(tree, "apt-get", "install", "-y", "--no-install-recommends",
+                   *variant.then_install)
         # apt lists and .debs are 100+ MB of nothing the guest needs.
         subprocess.run(["chroot", str(tree), "apt-get", "clean"], check=True)
 
@@ -151,12 +169,41 @@ def install_initrd_hook(tree: Path) -> None:
     )
 
 
+def serial_autologin(tree: Path) -> None:
+    inittab = tree / "etc/inittab"
+    inittab.write_text(
+        inittab.read_text() + "T0:23:respawn:/sbin/getty -L -a root ttyS0 115200 vt100\n"
+    )
+
+
+def openrc_services(tree: Path) -> None:
+    """The agent and demo services as openrc-run scripts in the default runlevel: demo-a
+    and demo-b as in the other guests, demo-c with a `reload` (SIGHUP: the daemon reads
+    its config again, same pid)."""
+    initd = tree / "etc/init.d"
+    install_file(OPENRC_FILES / "genman-vm-agent", initd / "genman-vm-agent", 0o755)
+    install_file(
+        OPENRC_FILES / "demo-reloadable", tree / "usr/local/sbin/demo-reloadable", 0o755
+    )
+    for n in ("a", "b", "c"):
+        text = (OPENRC_FILES / "demo").read_text().replace("NAME", n)
+        if n == "c":
+            text = text.replace("#RELOAD ", "")
+        (initd / f"demo-{n}").write_text(text)
+        (initd / f"demo-{n}").chmod(0o755)
+    for svc in ("genman-vm-agent", "demo-a", "demo-b", "demo-c"):
+        chroot(tree, "rc-update", "add", svc, "default")
+    serial_autologin(tree)
+
+
 def base_tree(variant: Variant) -> Path:
     """The debootstrapped tree made into a test guest: agent, demo services, serial
     autologin, genman's initrd hook (initrds regenerated), an older second kernel."""
     pristine = debootstrap_tree(variant)
     # Only what goes into the tree: a dracut edit does not rebuild initramfs-tools guests.
     inputs = hash_files([GUEST_FILES, INITRD_DIR / "lib", INITRD_DIR / "initramfs-tools"])
+    if variant.name == "openrc":
+        inputs = key_of(inputs, hash_files([OPENRC_FILES]))
     name = f"base-{variant.name}-{key_of(pristine.parent.name, inputs, BASE_RECIPE)}"
 
     def build(tmp: Path) -> None:
@@ -192,6 +239,8 @@ def base_tree(variant: Variant) -> Path:
                 "ExecStart=-/sbin/agetty --autologin root "
                 "--keep-baud 115200,57600,38400,9600 %I $TERM\n"
             )
+        elif variant.name == "openrc":
+            openrc_services(tree)
         else:
             initd = tree / "etc/init.d"
             install_file(GUEST_FILES / "genman-vm-agent.init", initd / "genman-vm-agent", 0o755)
@@ -201,10 +250,7 @@ def base_tree(variant: Variant) -> Path:
                 )
             for svc in ("genman-vm-agent", "demo-a", "demo-b"):
                 chroot(tree, "update-rc.d", svc, "defaults")
-            inittab = tree / "etc/inittab"
-            inittab.write_text(
-                inittab.read_text() + "T0:23:respawn:/sbin/getty -L -a root ttyS0 115200 vt100\n"
-            )
+            serial_autologin(tree)
         install_initrd_hook(tree)
         if variant.name == "systemd":
             debs = tmp / "debs"
