@@ -65,9 +65,10 @@ def import_(ctx: click.Context, directory: Path | None) -> None:
     checksums), or that no package owns, becomes an [etc] entry with its mode and owner;
     files that look secret (not world-readable, private keys, ssl/private, shadow) become
     [secrets] entries whose content goes to DIR/secrets (0700), never into the profile.
-    Enabled services become [services], the running kernel [kernel]. What is left out
-    (machine-id, generated files, links, ...) is listed with the reason in
-    DIR/left-out.txt. Nothing on the host changes.
+    Services enabled at boot that run now become [services], the running kernel
+    [kernel]. What is left out (machine-id, generated files, links, enabled units that do
+    not run, ...) is listed with the reason in DIR/left-out.txt. Nothing on the host
+    changes.
 
     \b
     Examples:
