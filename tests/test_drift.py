@@ -150,3 +150,18 @@ def test_drift_shows_a_unified_diff_for_text(
         "  +threads = 8",
     ]
     assert "\033[" not in r.out  # no colours off a terminal
+
+
+def test_rollback_and_switch_generation_refuse_drift_too(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    one, two = _profiles(tmp_path)
+    for p in (one, two):
+        assert genman("--root", root, "--bootloader", "none", "switch", p).code == 0
+    _edit(root / "etc/app/app.conf")
+    for args in (("rollback",), ("switch-generation", "1"), ("test", str(one))):
+        r = genman("--root", root, "--bootloader", "none", *args)
+        assert r.code == 1 and "/etc/app/app.conf: content edited" in r.err, (args, r.err)
+    assert (root / "etc/app/app.conf").read_text() == "threads = 2\nthreads = 8\n"
+    r = genman("--root", root, "--bootloader", "none", "rollback", "--force")
+    assert r.code == 0, r.err
+    assert (root / "etc/app/app.conf").read_text() == "threads = 1\n"
