@@ -3,7 +3,7 @@
 # builds and switches generations of examples/fra1 with boot entries on a sandbox ESP,
 # changes one template variable, then shows list-generations, diff, rollback, prune,
 # a confirmed switch reverted and one kept, the health checks and tries a switch would
-# start, and a fleet deploy's plan.
+# start, a secret, content diffs, drift, and a fleet deploy's plan.
 # Run as root on Debian 12; it installs what it needs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,6 +110,38 @@ cp "$profile" "$work/fra1/health.toml"
 printf '\n[health]\ntries = 3\nboot_timeout = "5m"\n[health.checks.ssh]\ncommand = ["sh", "-c", "true"]\n' >> "$work/fra1/health.toml"
 g health --install-marker --init-system systemd
 g switch --dry-run "$work/fra1/health.toml" | grep -E '^  (health|confirm)'
+
+default_of() {
+  g status --json | "${GENMAN_VENV:-$here/.venv}/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["default"])'
+}
+
+step "a secret: its content goes to /var/lib/genman/secrets (0700), never to the store"
+prev=$(default_of)
+cat >> "$profile" <<'PROFILE'
+
+[secrets."bird/ospf.key"]
+command = ["sh", "-c", "echo ospf-demo-key-5f1e"]   # e.g. ["pass", "show", "fra1/ospf"]
+mode = "0640"
+group = "bird"
+PROFILE
+sed -i 's/^ltnet_index = 5/ltnet_index = 6/' "$profile"
+g switch --dry-run --diff "$profile"
+g switch "$profile"
+ls -l "$root/etc/bird/ospf.key" | sed "s|$root||; s/^/  /"
+if grep -rq ospf-demo-key-5f1e "$root/var/lib/genman/store"; then echo "  FOUND IN THE STORE"; exit 1; fi
+echo "  the key's content is nowhere in the store"
+
+step "genman diff --content: the summary, then each file's hunks (the secret redacted)"
+g diff "$prev" "$(default_of)" --content
+
+step "a hand edit under /etc: genman drift shows it, switch refuses to overwrite it"
+rm "$root/etc/motd"
+echo "edited by hand" > "$root/etc/motd"
+g drift
+rc=0; g switch "$profile" || rc=$?
+echo "exit code: $rc"
+g switch --backup "$profile"
+for f in "$root"/etc/motd*; do echo "  ${f#"$root"}"; done
 
 step "a fleet: what genman deploy would do with examples/hosts.toml (--dry-run: no host is contacted)"
 (cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run)

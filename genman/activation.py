@@ -8,12 +8,13 @@ lock, builds nothing (store names are computed, not written) and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genman import damage, generation, status
 from genman.bootloader import Pending
@@ -38,6 +39,10 @@ from genman.session import session
 from genman.state import SystemState
 from genman.transaction import Journal, boot_plan, live_manifest, run
 
+if TYPE_CHECKING:
+    from genman.profile import Profile
+    from genman.textdiff import FileDiff
+
 Progress = Callable[[str], None]
 
 
@@ -53,31 +58,32 @@ class Result:
     plan: Plan
     outcome: Outcome = field(default_factory=Outcome)
     built: bool = False  # a new generation was made
+    content: list[FileDiff] | None = None  # dry run with --diff: what /etc content changes
 
 
 @dataclass(frozen=True)
 class Flags:
     backup: bool = False
     init_system: InitSystem | None = None
+    force: bool = False  # overwrite managed files changed by hand (genman.drift)
 
 
 # ---------------------------------------------------------------- dry builds
 
 
-def _preview(opts: Options, profile_file: Path) -> tuple[Target, Pending | None]:
-    """The generation `build` would make (nothing written), and, when it is new, what its
-    boot entry needs."""
-    from genman import profile
+def _preview(opts: Options, prof: Profile) -> tuple[Target, Pending | None, dict[str, str]]:
+    """The generation `build` would make (nothing written); when it is new, what its boot
+    entry needs; the content digests of the store and secret files it would add."""
     from genman.bootloader.entries import boot_of
 
     layout = opts.layout
-    pv = generation.preview(profile.load(profile_file, layout), layout)
+    pv = generation.preview(prof, layout)
     c = pv.composed
     target = Target(pv.number, c.toplevel, c.manifest)
     if pv.number in generation.generation_numbers(layout):
-        return target, None
+        return target, None, pv.digests
     boot = boot_of(layout, pv.number, c.toplevel, c.manifest, datetime.now(UTC))
-    return target, Pending(pv.number, boot, pv.sources)
+    return target, Pending(pv.number, boot, pv.sources), pv.digests
 
 
 # ---------------------------------------------------------------- planning
@@ -89,17 +95,22 @@ def _target(layout: Layout, number: int) -> Target:
 
 
 def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
-          pending: Pending | None = None) -> tuple[SystemState, Plan]:
-    """mode None: switch-generation / rollback (activate and make the default)."""
+          pending: Pending | None = None, digests: dict[str, str] | None = None
+          ) -> tuple[SystemState, Plan]:
+    """mode None: switch-generation / rollback (activate and make the default).
+    `digests`: content digests of files a dry run's generation would add to the store."""
     layout = opts.layout
     activate = mode is not Mode.BOOT
     old = live_manifest(layout) if activate else None
-    state = probe(layout, touched_paths(old, target.manifest), copy_sources(target.manifest),
+    state = probe(layout, touched_paths(old, target.manifest), copy_sources(old, target.manifest),
                   flags.init_system, service_query(old, target.manifest) if activate else None)
+    if digests:
+        state = dataclasses.replace(state, store_digests={**digests, **state.store_digests})
     default: int | Keep | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,
-                      backup=flags.backup, boot=boot_plan(opts, boot_default, pending))
+                      backup=flags.backup, boot=boot_plan(opts, boot_default, pending),
+                      guard=True, force=flags.force)
     plan = plan_switch(state, old, request)
     warn_all(plan.warnings)
     return state, plan
@@ -149,13 +160,19 @@ def apply_generation(opts: Options, number: int, mode: Mode | None, flags: Flags
 
 
 def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
-           flags: Flags = Flags(), dry_run: bool = False) -> Result:
+           flags: Flags = Flags(), dry_run: bool = False, content: bool = False) -> Result:
+    """`content` (dry run only): also the unified diff of every /etc file it changes."""
     from genman import profile
 
-    if dry_run:
-        target, pending = _preview(opts, profile_file)
-        return Result(_number(target), _plan(opts, target, mode, flags, pending)[1])
     prof = profile.load(profile_file, opts.layout)
+    if dry_run:
+        target, pending, digests = _preview(opts, prof)
+        result = Result(_number(target), _plan(opts, target, mode, flags, pending, digests)[1])
+        if content:
+            from genman import contentdiff
+
+            result.content = contentdiff.planned(opts.layout, prof, live_manifest(opts.layout))
+        return result
     with session(opts, progress, flags.init_system):
         built = generation.build(prof, opts.layout, progress)
         result = _apply(opts, _target(opts.layout, built.number), mode, flags, progress,

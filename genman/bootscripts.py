@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from genman.bootline import sh_quote
 from genman.etcwants import PATH_PROFILE, CopyWant, LinkWant, desired_etc
-from genman.layout import Layout
+from genman.layout import Layout, copy_source
 from genman.manifest import Manifest
 
 # Tried in order after the profile's [system] init.
@@ -29,7 +29,7 @@ def render(manifest: Manifest) -> dict[str, str]:
             case LinkWant(target):
                 links.append(f"\t\"$1\" link {sh_quote(path)} {sh_quote(target)}\n")
             case CopyWant(name, mode, uid, gid):
-                copies.append(f"\t\"$1\" copy {sh_quote(path)} {sh_quote(f'{store}/{name}')} "
+                copies.append(f"\t\"$1\" copy {sh_quote(path)} {sh_quote(str(copy_source(name)))} "
                               f"{mode:04o} {uid} {gid}\n")
     inits = ([manifest.init] if manifest.init else []) + [
         i for i in FALLBACK_INITS if i != manifest.init

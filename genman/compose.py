@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from genman.errors import BUG_HINT, GenmanError
 from genman.layout import Layout
-from genman.manifest import EtcEntry, KernelEntry, Manifest, ServiceEntry
+from genman.manifest import EtcEntry, KernelEntry, Manifest, SecretEntry, ServiceEntry
 from genman.store import StoreBatch
 
 if TYPE_CHECKING:  # profile pulls in jinja2; list-generations must stay light
     from genman.profile import EtcFile, PackageSpec, Profile
+    from genman.secretstore import Keeper
 
 Progress = Callable[[str], None]
 
@@ -69,7 +70,7 @@ def _etc_entry(batch: StoreBatch, ef: EtcFile) -> EtcEntry:
 
 
 def _service_digest(unit_file: str | None, triggers: tuple[str, ...],
-                    etc: dict[str, EtcEntry]) -> str:
+                    etc: dict[str, EtcEntry | SecretEntry]) -> str:
     h = hashlib.sha256(f"unit:{unit_file}\n".encode())
     for t in triggers:
         t = t.rstrip("/")
@@ -79,10 +80,12 @@ def _service_digest(unit_file: str | None, triggers: tuple[str, ...],
 
 
 def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
-                  progress: Progress) -> Manifest:
-    """Put every input into the store (staged) and describe the result."""
+                  progress: Progress, keeper: Keeper | None = None) -> Manifest:
+    """Put every input into the store (staged) and describe the result. `keeper` takes
+    the [secrets] (default: the layout's own secrets directory, when the batch writes)."""
     progress(f"hashing {len(profile.etc)} /etc files")
     etc = {ef.path: _etc_entry(batch, ef) for ef in profile.etc}
+    secrets = _secrets(profile, layout, batch, keeper)
 
     packages: dict[str, str] = {}
     path_links: dict[str, str] = {}
@@ -118,7 +121,7 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
             on_change=svc.on_change.value,
             stop_if_changed=svc.stop_if_changed,
             settle=svc.settle,
-            digest=_service_digest(unit_file, svc.restart_triggers, etc),
+            digest=_service_digest(unit_file, svc.restart_triggers, {**etc, **secrets}),
         )
     return Manifest(
         hostname=profile.hostname,
@@ -130,7 +133,27 @@ def make_manifest(profile: Profile, layout: Layout, batch: StoreBatch,
         path_links=path_links,
         services=services,
         health=profile.sections.get("health"),
+        secrets=secrets,
     )
+
+
+def _secrets(profile: Profile, layout: Layout, batch: StoreBatch,
+             keeper: Keeper | None) -> dict[str, SecretEntry]:
+    """Each secret goes to the secrets directory (not the store), named by its keyed hash;
+    a batch that does not write only names them."""
+    if not profile.secrets:
+        return {}
+    if keeper is None:
+        from genman.secretstore import Keeper
+
+        keeper = Keeper(layout, write=batch.write)
+    out = {}
+    for s in profile.secrets:
+        name = keeper.add(s.content)
+        if not batch.write:  # in memory only, for the dry run's plan (see StoreBatch.digests)
+            batch.digests[name] = hashlib.sha256(s.content).hexdigest()
+        out[s.path] = SecretEntry(name, s.mode, s.uid, s.gid, s.user, s.group)
+    return out
 
 
 def etc_tree(
@@ -236,11 +259,11 @@ class Composed:
 
 
 def compose(profile: Profile, layout: Layout, batch: StoreBatch,
-            progress: Progress) -> Composed:
+            progress: Progress, keeper: Keeper | None = None) -> Composed:
     """Every store path of a generation, added through `batch` (which may not write)."""
     from genman import bootscripts
 
-    manifest = make_manifest(profile, layout, batch, progress)
+    manifest = make_manifest(profile, layout, batch, progress, keeper)
     scripts = bootscripts.render(manifest)
     etc_links, etc_dirs = etc_tree(batch, layout, manifest)
     toplevel = batch.add_generated(
@@ -250,6 +273,6 @@ def compose(profile: Profile, layout: Layout, batch: StoreBatch,
 
 
 def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,
-                 progress: Progress) -> str:
+                 progress: Progress, keeper: Keeper | None = None) -> str:
     """Stage a profile's toplevel and everything it references; its store name."""
-    return compose(profile, layout, batch, progress).toplevel
+    return compose(profile, layout, batch, progress, keeper).toplevel

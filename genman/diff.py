@@ -52,7 +52,7 @@ def _split(old: dict[str, Any], new: dict[str, Any]) -> tuple[tuple[str, ...], .
 
 
 def diff(old: Manifest, new: Manifest) -> Diff:
-    ea, er, ec = _split(old.etc, new.etc)
+    ea, er, ec = _split({**old.etc, **old.secrets}, {**new.etc, **new.secrets})
     pa, pr, pc = _split(old.packages, new.packages)
     sa, sr, sc = _split(old.services, new.services)
     ok, nk = old.kernel, new.kernel

@@ -58,6 +58,12 @@ def desired_etc(manifest: Manifest) -> dict[str, Want]:
                                   e.uid or 0, e.gid or 0)
         else:
             want[path] = LinkWant(f"{static}/{path}")
+    for path, s in manifest.secrets.items():
+        check_path(path)
+        if path in want:
+            raise GenmanError(f"/etc/{path} is both an [etc] file and a [secrets] file",
+                              hint="declare it in one place only")
+        want[path] = CopyWant(s.name, s.mode, s.uid, s.gid)
     for name, svc in sorted(manifest.services.items()):
         if not svc.unit_file:
             continue

@@ -92,7 +92,7 @@ def _etc(layout: Layout, action: EtcAction) -> None:
         case PutLink(path, target, _):
             fsutil.atomic_symlink(target, etc / path)
         case PutCopy(path, store, mode, uid, gid, _):
-            fsutil.atomic_copy(layout.host(layout.store_path(store)), etc / path, mode, uid, gid)
+            fsutil.atomic_copy(layout.host(layout.copy_source(store)), etc / path, mode, uid, gid)
         case Remove(path):
             fsutil.remove_file(etc / path)
         case RemoveDir(path):

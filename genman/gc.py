@@ -14,7 +14,7 @@ from genman.bootloader.model import BootPlan, human
 from genman.channel import warn_all
 from genman.context import Options
 from genman.errors import GenmanError
-from genman.layout import Layout, is_store_name, store_names_in
+from genman.layout import Layout, is_secret_name, is_store_name, store_names_in
 from genman.ledger import Ledger
 from genman.session import session
 from genman.store import Store, store_size
@@ -23,16 +23,19 @@ from genman.store import Store, store_size
 @dataclass(frozen=True)
 class StorePlan:
     paths: tuple[tuple[str, int], ...]  # store name, bytes
+    secrets: tuple[str, ...] = ()  # names in the secrets directory no generation needs
 
     @property
     def bytes(self) -> int:
         return sum(s for _, s in self.paths)
 
     def describe(self) -> list[str]:
+        lines = [f"secrets: remove {len(self.secrets)} no generation names"] \
+            if self.secrets else []
         if not self.paths:
-            return ["store: nothing to collect"]
+            return ["store: nothing to collect", *lines]
         return [f"store: remove {len(self.paths)} paths ({human(self.bytes)})"] + [
-            f"  {name}" for name, _ in self.paths]
+            f"  {name}" for name, _ in self.paths] + lines
 
 
 @dataclass(frozen=True)
@@ -170,11 +173,31 @@ def plan_store(opts: Options, retained: list[int]) -> StorePlan:
     store = Store(opts.layout)
     live = live_names(opts.layout, retained)
     dead = [n for n in store.names() if n not in live]
-    return StorePlan(tuple((n, store_size(store.host(n))) for n in dead))
+    return StorePlan(tuple((n, store_size(store.host(n))) for n in dead),
+                     _dead_secrets(opts.layout, live))
+
+
+def _dead_secrets(layout: Layout, live: set[str]) -> tuple[str, ...]:
+    """Secrets that no live toplevel's manifest names (a rollback target keeps its own)."""
+    try:
+        names = os.listdir(layout.host(layout.secrets_dir))
+    except FileNotFoundError:
+        return ()
+    needed: set[str] = set()
+    for name in live:
+        if os.path.lexists(layout.host(layout.store_dir / name / "manifest.json")):
+            try:
+                m = generation.read_manifest(layout, name)
+            except GenmanError:
+                return ()  # what it needs is unknown: keep every secret
+            needed |= {s.name for s in m.secrets.values()}
+    return tuple(sorted(n for n in names if is_secret_name(n) and n not in needed))
 
 
 def execute_store(opts: Options, plan: StorePlan) -> None:
     store = Store(opts.layout)
+    for name in plan.secrets:
+        fsutil.remove_file(opts.layout.host(opts.layout.secrets_dir) / name)
     if not plan.paths:
         store.clean()
         return

@@ -174,13 +174,15 @@ class Preview:
     number: int
     composed: Composed
     sources: dict[str, Path]  # store name -> the file it would be copied from
+    digests: dict[str, str]  # store or secret name -> content sha256 (not written)
 
 
 def preview(profile: Profile, layout: Layout) -> Preview:
     """What `build` would make, computed without writing anything."""
     batch = StoreBatch(Store(layout, HashCache(None)), write=False)
     composed = compose(profile, layout, batch, lambda _: None)
-    return Preview(number_for(layout, composed.toplevel)[0], composed, batch.sources)
+    return Preview(number_for(layout, composed.toplevel)[0], composed, batch.sources,
+                   batch.digests)
 
 
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:

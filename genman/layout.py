@@ -157,6 +157,8 @@ class Layout:
     boot_once_file = STATE_DIR / "boot-once"
     last_generation = STATE_DIR / "last-generation"  # numbers are never handed out twice
     pins_dir = STATE_DIR / "pins"
+    secrets_dir = STATE_DIR / "secrets"  # 0700 root: [secrets] content, by keyed hash
+    secrets_key = STATE_DIR / "secrets/.key"  # the host's HMAC key for those names
     etc = ETC
     etc_static = ETC / "static"
     ledger = ETC / "genman/ledger.json"
@@ -184,6 +186,9 @@ class Layout:
     def store_path(self, name: str) -> PurePosixPath:
         return self.store_dir / name
 
+    def copy_source(self, name: str) -> PurePosixPath:
+        return copy_source(name)
+
 
 # A store path's name: 32 hex digits of its hash, a dash, a cleaned-up name. The same
 # shape names the boot files copied to the ESP or /boot.
@@ -197,3 +202,17 @@ def is_store_name(name: str) -> bool:
 def store_names_in(text: str) -> set[str]:
     """Every store name a text (a menu, a journal) mentions."""
     return set(STORE_NAME.findall(text))
+
+
+# A secret's name: the HMAC-SHA256 of its content under the host's key, 64 hex digits.
+SECRET_NAME = re.compile(r"[0-9a-f]{64}")
+
+
+def is_secret_name(name: str) -> bool:
+    return SECRET_NAME.fullmatch(name) is not None
+
+
+def copy_source(name: str) -> PurePosixPath:
+    """Where a real /etc file's content is (a target path): a secret's in the secrets
+    directory, any other in the store."""
+    return (Layout.secrets_dir if is_secret_name(name) else Layout.store_dir) / name

@@ -52,6 +52,27 @@ class EtcEntry:
 
 
 @dataclass(frozen=True)
+class SecretEntry:
+    """A [secrets] file: its keyed name in /var/lib/genman/secrets, never its content."""
+
+    name: str
+    mode: int
+    uid: int
+    gid: int
+    user: str | None = None
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "mode": f"{self.mode:04o}", "uid": self.uid,
+                "gid": self.gid, "user": self.user, "group": self.group}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SecretEntry:
+        return cls(d["name"], int(d["mode"], 8), int(d["uid"]), int(d["gid"]),
+                   d.get("user"), d.get("group"))
+
+
+@dataclass(frozen=True)
 class KernelEntry:
     version: str
     image: str
@@ -123,11 +144,14 @@ class Manifest:
     services: dict[str, ServiceEntry] = field(default_factory=dict)
     health: HealthConfig | None = None  # None: the profile has no [health]
     schema: int = SCHEMA
+    secrets: dict[str, SecretEntry] = field(default_factory=dict)  # /etc path -> entry
 
     def to_dict(self) -> dict[str, Any]:
         d = self._to_dict()
         if self.health is not None:  # absent otherwise: older manifests hash the same
             d["health"] = self.health.to_dict()
+        if self.secrets:  # likewise
+            d["secrets"] = {p: s.to_dict() for p, s in sorted(self.secrets.items())}
         return d
 
     def _to_dict(self) -> dict[str, Any]:
@@ -156,6 +180,7 @@ class Manifest:
             path_links=dict(d.get("path_links", {})),
             services={n: ServiceEntry.from_dict(s) for n, s in d.get("services", {}).items()},
             health=HealthConfig.from_dict(d["health"]) if d.get("health") else None,
+            secrets={p: SecretEntry.from_dict(s) for p, s in d.get("secrets", {}).items()},
         )
 
     def to_json(self) -> str:

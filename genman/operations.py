@@ -35,6 +35,13 @@ def diff(opts: Options, a: int, b: int) -> Diff:
                           generation.manifest_of(opts.layout, b))
 
 
+def content_diff(opts: Options, a: int, b: int) -> Any:
+    from genman import contentdiff
+
+    return contentdiff.between(opts.layout, generation.manifest_of(opts.layout, a),
+                               generation.manifest_of(opts.layout, b))
+
+
 # --- boot entries, prune, gc, pins (genman.bootloader, genman.prune, genman.gc) ---
 
 

@@ -17,13 +17,14 @@ The order of a switch (DESIGN rule 3, and what crash recovery relies on):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
+from genman import drift
 from genman.bootloader.model import BootPlan
-from genman.errors import GenmanError
 from genman.etcwants import PATH_PROFILE, CopyWant, LinkWant, Want, desired_etc, static_target
-from genman.layout import Layout
+from genman.layout import Layout, is_secret_name
 from genman.ledger import Kind, Ledger
 from genman.ledger import make as make_ledger
 from genman.manifest import Manifest
@@ -76,9 +77,11 @@ class MakeDir:
 class MoveAside:
     path: str
     to: str
+    drifted: bool = False  # a managed path changed by hand, not an unmanaged one
 
     def describe(self) -> str:
-        return f"etc: move unmanaged /etc/{self.path} aside to /etc/{self.to}"
+        what = "changed by hand" if self.drifted else "unmanaged"
+        return f"etc: move {what} /etc/{self.path} aside to /etc/{self.to}"
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,9 @@ class PutCopy:
 
     def describe(self) -> str:
         owner = f"{self.uid}:{self.gid}" if self.uid is not None else "unchanged (not root)"
+        what = "secret" if is_secret_name(self.store) else "file"
         return (f"etc: {'~' if self.replace else '+'} /etc/{self.path} "
-                f"(file, mode {self.mode:04o}, owner {owner})")
+                f"({what}, mode {self.mode:04o}, owner {owner})")
 
 
 @dataclass(frozen=True)
@@ -205,16 +209,6 @@ def _matches(state: SystemState, path: str, want: Want) -> bool:
                     and n.mode == mode and (not state.can_chown or (n.uid, n.gid) == (uid, gid)))
 
 
-def _conflict_error(paths: list[str]) -> GenmanError:
-    shown = ", ".join(f"/etc/{p}" for p in paths[:10]) + (" …" if len(paths) > 10 else "")
-    return GenmanError(
-        f"{len(paths)} /etc path(s) genman would manage already exist and are not genman's: "
-        f"{shown}",
-        hint="move them away, drop them from the profile, or run again with --backup to "
-        "have genman move them aside (to <path>.genman-backup-<time>)",
-    )
-
-
 def _kind(state: SystemState, gone: set[str], path: str) -> NodeKind:
     """What is at `path` once the paths in `gone` (and so their subtrees) are gone."""
     if any(a in gone for a in ancestors(path)):
@@ -292,9 +286,11 @@ def _changed_through_static(target: Target | None, old_manifest: Manifest | None
 
 
 def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
-             old_manifest: Manifest | None = None) -> list[PlanAction]:
+             old_manifest: Manifest | None = None, guard: bool = False,
+             force: bool = False) -> list[PlanAction]:
     """Make /etc hold exactly `target`'s files (None: no generation), touching nothing else.
-    `old_manifest` (what is live now) only serves to name links whose content changes."""
+    `old_manifest` is what is live now: with `guard`, what was changed by hand since is
+    refused, moved aside (`backup`) or overwritten (`force`); see genman.drift."""
     old = state.ledger or Ledger()
     managed = old.files
     want = desired_etc(target.manifest) if target else {}
@@ -302,9 +298,15 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
     mkdirs, early_removals, conflicts, gone = _dirs(state, needed, managed)
     puts = _puts(state, want, managed, gone, conflicts)
     if conflicts and not backup:
-        raise _conflict_error(sorted(conflicts))
+        raise drift.conflict_error(sorted(conflicts))
     stale = sorted(p for p in managed if p not in want and p not in early_removals
                    and state.node(p).kind in (NodeKind.LINK, NodeKind.FILE))
+    touched = {a.path for a in puts if isinstance(a, PutLink | PutCopy) and a.replace}
+    aside = drift.guard(state, old_manifest, touched | set(stale) | set(early_removals),
+                        backup=backup, force=force) if guard else []
+    puts = [dataclasses.replace(a, replace=False)
+            if isinstance(a, PutLink | PutCopy) and a.path in aside else a for a in puts]
+    stale, early_removals = ([p for p in ps if p not in aside] for ps in (stale, early_removals))
     made = set(old.dirs) | set(mkdirs)
     rmdirs = _rmdirs(state, made, needed | set(mkdirs), set(stale) | set(early_removals))
     kept_dirs = {d for d in made if d not in rmdirs
@@ -315,7 +317,8 @@ def plan_etc(state: SystemState, target: Target | None, *, backup: bool,
     static = static_target(target.toplevel) if target else None
 
     body: list[PlanAction] = [Remove(p) for p in early_removals]
-    body += [MoveAside(c, f"{c}.genman-backup-{state.now}") for c in sorted(conflicts)]
+    body += [MoveAside(c, f"{c}.genman-backup-{state.now}", c in aside)
+             for c in sorted(conflicts + aside)]
     body += [MakeDir(d) for d in mkdirs]
     if state.static_target != static:
         body.append(FlipStatic(static, _changed_through_static(target, old_manifest, puts)))
@@ -369,8 +372,8 @@ class Request:
     default: int | Keep | None = Keep.KEEP
     backup: bool = False
     boot: BootPlan | None = None  # written before the default flips
-
-
+    guard: bool = False  # refuse to replace what was changed by hand (genman.drift)
+    force: bool = False  # ... or overwrite it
 
 
 def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> Plan:
@@ -381,7 +384,8 @@ def plan_switch(state: SystemState, old: Manifest | None, request: Request) -> P
         new = target.manifest if target else None
         before, after = service_actions(state, old, new)
         actions += before
-        actions += plan_etc(state, target, backup=request.backup, old_manifest=old)
+        actions += plan_etc(state, target, backup=request.backup, old_manifest=old,
+                            guard=request.guard, force=request.force)
         number = target.number if target else None
         if state.markers.active != number:
             actions.append(SetStateLink(StateLink.ACTIVE, number))

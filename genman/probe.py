@@ -123,7 +123,7 @@ def probe(
             children[d] = frozenset(os.listdir(etc / d))
     digests = {}
     for name in set(copy_sources):
-        src = layout.host(layout.store_path(name))
+        src = layout.host(layout.copy_source(name))
         try:
             digests[name] = _sha256(str(src))
         except FileNotFoundError:

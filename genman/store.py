@@ -179,6 +179,9 @@ class StoreBatch:
         self.store = store
         self.write = write
         self.sources: dict[str, Path] = {}
+        # Not writing: the content sha256 of each file path it names, so a dry run can tell
+        # an /etc file that already holds that content (nothing to do) from one that differs.
+        self.digests: dict[str, str] = {}
         self._staging: Path | None = None
         self._pending: dict[str, Path] = {}
 
@@ -211,6 +214,7 @@ class StoreBatch:
         store_name, smode, content = self.store.file_identity(src, name, mode)
         if not self.write and not self.store.exists(store_name):
             self.sources.setdefault(store_name, Path(src))
+            self.digests[store_name] = content
         dest = self._stage(store_name)
         if dest is not None:
             _copy_checked(src, dest, content, smode)
@@ -218,6 +222,8 @@ class StoreBatch:
 
     def add_bytes(self, data: bytes, name: str, mode: int = 0o444) -> str:
         store_name, smode = self.store.bytes_identity(data, name, mode)
+        if not self.write:
+            self.digests[store_name] = hashlib.sha256(data).hexdigest()
         dest = self._stage(store_name)
         if dest is not None:
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -11,13 +11,14 @@ boot entries, the GRUB menu) get the same rules. Templates are named by where th
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import platform
 import socket
 import stat
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
@@ -138,8 +139,32 @@ def environment() -> jinja2.Environment:
     return env
 
 
+class SecretRead(jinja2.TemplateError):
+    """A template tried to read a [secrets] file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+# [secrets] files of the profile being loaded: no template may read them.
+_SECRET_FILES: set[str] = set()
+
+
+@contextlib.contextmanager
+def unreadable(paths: set[Path]) -> Iterator[None]:
+    """While loading a profile: templates that read one of `paths` are refused."""
+    _SECRET_FILES.update(os.path.realpath(p) for p in paths)
+    try:
+        yield
+    finally:
+        _SECRET_FILES.clear()
+
+
 def _user_source(name: str) -> tuple[str, str, Callable[[], bool]]:
     path = os.path.normpath(name)
+    if os.path.realpath(path) in _SECRET_FILES:
+        raise SecretRead(path)
     if not os.path.isabs(path) or not any(
             path.startswith(d.rstrip("/") + "/") for d in _USER_DIRS):
         raise jinja2.TemplateNotFound(name)
@@ -210,6 +235,12 @@ def render(
             f"{where}: undefined template variable in {at}: {e.message}",
             hint="define it under [vars] in the profile, or guard it with"
             " `{% if x is defined %}`",
+        ) from None
+    except SecretRead as e:
+        raise GenmanError(
+            f"{where}: template {shown} reads {_shown(Path(e.path))}, the file of a "
+            "[secrets] entry; a rendered template goes to the world-readable store",
+            hint="install the secret through [secrets] only, and keep it out of templates",
         ) from None
     except jinja2.TemplateNotFound as e:
         raise GenmanError(

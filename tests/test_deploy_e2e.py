@@ -209,3 +209,41 @@ def test_a_target_without_genman_gets_one_clear_line(net: Net) -> None:
     assert res["lon1"]["result"] == "failed"
     assert res["lon1"]["detail"] == "facts: genman (or python3) is not installed on the target"
     assert res["fra1"]["result"] == "switched" and res["ams1"]["result"] == "switched"
+
+
+def test_secrets_travel_over_ssh_into_the_targets_secrets_dir(net: Net) -> None:
+    import stat
+
+    secret = "SECRET-DEPLOY-3b7d"
+    inv = write_fleet(net)
+    fleet = inv.parent
+    (fleet / "get-key").write_text(f'printf "%s-%s\\n" {secret} "$1"\n')
+    with open(fleet / "profile.toml", "a") as f:
+        f.write('[secrets."bird/ospf.key"]\n'
+                f'command = ["sh", "{fleet}/get-key", "ospf"]\n'
+                'mode = "0640"\ngroup = "bird"\n')
+    code, rows, err = deploy(net, inv)
+    assert code == 0, json.dumps(rows) + err
+    assert secret not in err
+    for t in net.targets:
+        key = t.root / "etc/bird/ospf.key"
+        st = os.lstat(key)
+        assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640
+        assert (st.st_uid, st.st_gid) == (0, 101)
+        assert key.read_text().startswith(secret)
+        secrets_dir = t.root / "var/lib/genman/secrets"
+        assert stat.S_IMODE(os.stat(secrets_dir).st_mode) == 0o700
+    # Nowhere but the targets' /etc and secrets directories: not in any store, cache or
+    # generation file, on the targets or the deploying machine.
+    found = []
+    for dirpath, _, names in os.walk(net.tmp):
+        for n in names:
+            p = Path(dirpath) / n
+            if p.is_file() and not p.is_symlink() and p.name != "get-key" \
+                    and secret.encode() in p.read_bytes():
+                found.append(str(p.relative_to(net.tmp)))
+    assert found and all("/etc/bird/ospf.key" in p or "/var/lib/genman/secrets/" in p
+                         for p in found), found
+    # The same content again: nothing to copy, nothing new.
+    code, rows, err = deploy(net, inv)
+    assert code == 0 and {r["result"] for r in rows} == {"unchanged"}, json.dumps(rows) + err

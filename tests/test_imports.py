@@ -15,6 +15,7 @@ SIDE_EFFECTS = {
     "genman.fsutil", "genman.process", "genman.execute", "genman.store",
     "genman.transaction", "genman.session", "genman.activation", "genman.lock",
     "genman.generation", "genman.compose", "genman.bootloader.execute",
+    "genman.secretstore",
 }
 
 

@@ -196,3 +196,33 @@ def test_recovery_to_no_generation_removes_everything_genman_made() -> None:
     assert WriteLedger(None, final=True) in plan.actions
     assert {Remove("motd"), Remove("a/b/conf"), RemoveDir("a"), RemoveDir("a/b")} <= set(
         plan.actions)
+
+
+def test_drift_is_refused_moved_aside_or_overwritten() -> None:
+    from genman.drift import DriftKind, find
+
+    edited = Node(NodeKind.FILE, digest="by-hand", mode=0o600, uid=0, gid=42)
+    s = state(nodes={"motd": Node(NodeKind.FILE, digest="x", mode=0o644, uid=0, gid=0),
+                     "secret": edited},
+              ledger=ledger("t2", (Kind.LINK, "motd"), (Kind.COPY, "secret")),
+              static=f"{STORE}/t2/etc", active=2, default=2, digests={"ddd-secret": "orig"})
+    assert [(d.path, d.kinds) for d in find(s, M2)] == [
+        ("motd", (DriftKind.REPLACED,)), ("secret", (DriftKind.EDITED,))]
+    back = Request(Target(1, "t1", M1), activate=True, default=1, guard=True)
+    with pytest.raises(GenmanError, match="changed by hand") as e:
+        plan_switch(s, M2, back)
+    assert "/etc/motd: the link was replaced by a file" in e.value.message
+    assert "/etc/secret: content edited" in e.value.message
+    aside = plan_switch(s, M2, Request(Target(1, "t1", M1), activate=True, default=1,
+                                       guard=True, backup=True)).actions
+    assert MoveAside("motd", "motd.genman-backup-T", drifted=True) in aside
+    assert MoveAside("secret", "secret.genman-backup-T", drifted=True) in aside
+    assert Remove("secret") not in aside
+    assert PutLink("motd", "/etc/static/motd", replace=False) in aside
+    forced = plan_switch(s, M2, Request(Target(1, "t1", M1), activate=True, default=1,
+                                        guard=True, force=True)).actions
+    assert not [a for a in forced if isinstance(a, MoveAside)]
+    assert Remove("secret") in forced and PutLink("motd", "/etc/static/motd", True) in forced
+    # Without the guard (recovery), the plan is the one it always was.
+    assert plan_switch(s, M2, Request(Target(1, "t1", M1), activate=True, default=1)) == \
+        Plan(tuple(forced))

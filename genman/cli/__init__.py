@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import click
 
-from genman.cli import activation, generations  # noqa: F401 - they add their commands
+from genman.cli import activation, adopt, generations  # noqa: F401 - they add their commands
 from genman.cli.base import (
     CONTEXT,
     EXIT_BUG,

@@ -3,6 +3,7 @@ switch-generation, rollback, status, boot-once, bootloader install."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from genman.cli.base import (
     DRY_RUN,
     EXIT_OK,
     EXIT_SERVICES_FAILED,
+    FORCE,
     INIT_SYSTEM,
     PLAN_JSON,
     PROFILE_ARG,
@@ -61,6 +63,22 @@ def _activation_result(result: Any, verb: str, dry_run: bool, as_json: bool = Fa
     return EXIT_OK
 
 
+SHOW_DIFF = click.option("--diff", "show_diff", is_flag=True,
+                         help="With --dry-run: also show the unified diff of every /etc file "
+                              "whose content changes (secrets are not shown).")
+
+
+def print_content(diffs: list[Any]) -> None:
+    from genman.textdiff import render
+
+    if not diffs:
+        click.echo("content: no /etc file changes")
+        return
+    click.echo("content:")
+    for line in render(diffs, sys.stdout.isatty()):
+        click.echo(line)
+
+
 CONFIRM_WITHIN = click.option(
     "--confirm-within", metavar="DURATION",
     help="Activate, but make it the boot default only once `genman confirm` comes within "
@@ -72,40 +90,47 @@ WAIT = click.option("--wait", is_flag=True,
 
 
 def _activation_command(name: str, verb: str, doc: str) -> None:
-    def command(ctx: click.Context, profile: Path | None, dry_run: bool, backup: bool,
-                init_system: str | None, as_json: bool, confirm_within: str | None = None,
-                wait: bool = False) -> int:
+    def command(ctx: click.Context, profile: Path | None, dry_run: bool, show_diff: bool,
+                backup: bool, force: bool, init_system: str | None, as_json: bool,
+                confirm_within: str | None = None, wait: bool = False) -> int:
         from genman import activation
 
         if as_json and not dry_run:
             raise click.UsageError("--json needs --dry-run")
+        if show_diff and (not dry_run or as_json):
+            raise click.UsageError("--diff needs --dry-run (and no --json)")
         opts = opts_of(ctx)
         path = profile_path(opts, profile)
         if confirm_within is not None and not dry_run:
             from genman.health import commands as cli_support
 
             return cli_support.confirmed_switch(opts, path, None, confirm_within, wait,
-                                                flags(backup, init_system), init_system,
+                                                flags(backup, init_system, force), init_system,
                                                 progress, echo)
         # A confirmed switch activates as `test` does: the default moves only on confirm.
         mode = activation.Mode("test" if confirm_within is not None else name)
-        result = activation.switch(opts, path, progress, mode, flags(backup, init_system),
-                                   dry_run)
-        if name == "test":
-            return _activation_result(result, verb, dry_run, as_json)
+        result = activation.switch(opts, path, progress, mode, flags(backup, init_system, force),
+                                   dry_run, show_diff)
+        extra = None
+        if name != "test" and dry_run:
+            from genman.health import commands as cli_support
+
+            extra = cli_support.dry_run_health(opts, path, result.number, confirm_within,
+                                               result.plan)
+        code = _activation_result(result, verb, dry_run, as_json, extra)
+        if result.content is not None:
+            print_content(result.content)
+        if name == "test" or dry_run:
+            return code
         from genman.health import commands as cli_support
 
-        if dry_run:
-            return _activation_result(result, verb, dry_run, as_json, cli_support.dry_run_health(
-                opts, path, result.number, confirm_within, result.plan))
-        code = _activation_result(result, verb, dry_run, as_json)
         cli_support.after_default(opts, result.number)
         return code
 
     if name == "switch":
         command = WAIT(CONFIRM_WITHIN(command))
     decorated = click.pass_context(command)
-    for option in (PLAN_JSON, INIT_SYSTEM, BACKUP, DRY_RUN, PROFILE_ARG):
+    for option in (PLAN_JSON, INIT_SYSTEM, FORCE, BACKUP, SHOW_DIFF, DRY_RUN, PROFILE_ARG):
         decorated = option(decorated)
     cli.command(name, context_settings=CONTEXT, help=doc)(decorated)
 
@@ -121,6 +146,7 @@ Exit code 4: switched, but some services failed to (re)start.
 Examples:
   genman switch                      # /etc/genman/profile.toml
   genman switch --dry-run            # show exactly what would change
+  genman switch --dry-run --diff     # ... and every /etc file's content change
   genman --root /mnt switch p.toml   # services are planned, not run
 """)
 _activation_command("test", "activated (default unchanged)", """Build PROFILE and activate it
@@ -143,12 +169,14 @@ Example:
 @click.argument("number", type=int, shell_complete=generation_numbers)
 @DRY_RUN
 @BACKUP
+@FORCE
 @INIT_SYSTEM
 @CONFIRM_WITHIN
 @WAIT
 @click.pass_context
 def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bool,
-                      init_system: str | None, confirm_within: str | None, wait: bool) -> int:
+                      force: bool, init_system: str | None, confirm_within: str | None,
+                      wait: bool) -> int:
     """Activate existing generation NUMBER now and make it the boot default.
 
     \b
@@ -162,10 +190,10 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
     opts = opts_of(ctx)
     if confirm_within is not None and not dry_run:
         return cli_support.confirmed_switch(opts, None, number, confirm_within, wait,
-                                            flags(backup, init_system), init_system, progress,
-                                            echo)
+                                            flags(backup, init_system, force), init_system,
+                                            progress, echo)
     result = activation.switch_generation(opts, number, progress,
-                                          flags(backup, init_system), dry_run)
+                                          flags(backup, init_system, force), dry_run)
     if dry_run:
         return _activation_result(result, "switched to", dry_run, extra=cli_support.dry_run_health(
             opts, None, number, confirm_within, result.plan))
@@ -177,12 +205,13 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
 @cli.command(context_settings=CONTEXT)
 @DRY_RUN
 @BACKUP
+@FORCE
 @INIT_SYSTEM
 @CONFIRM_WITHIN
 @WAIT
 @click.pass_context
-def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str | None,
-             confirm_within: str | None, wait: bool) -> int:
+def rollback(ctx: click.Context, dry_run: bool, backup: bool, force: bool,
+             init_system: str | None, confirm_within: str | None, wait: bool) -> int:
     """Activate the generation before the default one and make it the default.
 
     \b
@@ -197,11 +226,11 @@ def rollback(ctx: click.Context, dry_run: bool, backup: bool, init_system: str |
         from genman.health import commands as cli_support
 
         return cli_support.confirmed_switch(opts, None, -1, confirm_within, wait,
-                                            flags(backup, init_system), init_system, progress,
-                                            echo)
+                                            flags(backup, init_system, force), init_system,
+                                            progress, echo)
     from genman.health import commands as health
 
-    result = activation.rollback(opts, progress, flags(backup, init_system), dry_run)
+    result = activation.rollback(opts, progress, flags(backup, init_system, force), dry_run)
     if dry_run:
         return _activation_result(result, "rolled back to", dry_run, extra=health.dry_run_health(
             opts, None, result.number, confirm_within, result.plan))
@@ -220,13 +249,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Example:
       genman status --json | jq .active
     """
-    from genman import activation
+    from genman import activation, driftcheck
     from genman.health import commands as health
 
     report = activation.status_report(opts_of(ctx))
     extra = health.status_fields(opts_of(ctx))
+    found = driftcheck.check_live(opts_of(ctx).layout)
     if as_json:
-        echo_json({**report, **extra})
+        echo_json({**report, **extra, "drift": [f.to_dict() for f in found]})
         return
 
     def show(n: int | None) -> str:
@@ -239,6 +269,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"booted:  {show(report['booted'])}")
     for line in health.status_tail(extra):
         click.echo(line)
+    if found:
+        from genman.cli.adopt import drift_lines
+
+        click.echo(f"drift: {len(found)} managed /etc path(s) changed by hand "
+                   "(`genman switch` refuses to overwrite them without --backup or --force):")
+        for line in drift_lines(found, sys.stdout.isatty()):
+            click.echo(f"  {line}")
     for w in report["warnings"]:
         click.echo(f"warning: {w}", err=True)
 

@@ -138,8 +138,11 @@ DRY_RUN = click.option("--dry-run", is_flag=True,
                        help="Print the exact plan (etc, PATH, services, boot entries) and "
                             "change nothing.")
 BACKUP = click.option("--backup", is_flag=True,
-                      help="Move unmanaged files in the way aside (to "
-                           "<path>.genman-backup-<time>) instead of refusing.")
+                      help="Move unmanaged files in the way, and managed ones changed by hand, "
+                           "aside (to <path>.genman-backup-<time>) instead of refusing.")
+FORCE = click.option("--force", is_flag=True,
+                     help="Overwrite managed /etc files that were changed by hand since the "
+                          "live generation (see `genman drift`) instead of refusing.")
 INIT_SYSTEM = click.option("--init-system", type=click.Choice(["systemd", "sysvinit", "openrc"]),
                            help="The init system whose services to manage (default: detected "
                                 "from PID 1; under --root, from the target tree).")
@@ -150,11 +153,12 @@ PLAN_JSON = click.option("--json", "as_json", is_flag=True,
                               "per action.")
 
 
-def flags(backup: bool, init_system: str | None) -> Any:
+def flags(backup: bool, init_system: str | None, force: bool = False) -> Any:
     from genman.activation import Flags
     from genman.services import InitSystem
 
-    return Flags(backup=backup, init_system=InitSystem(init_system) if init_system else None)
+    return Flags(backup=backup, init_system=InitSystem(init_system) if init_system else None,
+                 force=force)
 
 
 def print_plan(lines: list[str], dry_run: bool) -> None:

@@ -74,25 +74,43 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
 @click.argument("a", type=int, shell_complete=generation_numbers)
 @click.argument("b", type=int, shell_complete=generation_numbers)
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@click.option("--content", is_flag=True,
+              help="Also show a unified diff of every /etc file whose content changed "
+                   "(binary files: sizes and hashes; secrets: never their content).")
 @click.pass_context
-def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
+def diff(ctx: click.Context, a: int, b: int, as_json: bool, content: bool) -> None:
     """Show what changed from generation A to generation B.
 
     Lists /etc files added (+), removed (-) and changed (~), packages, services and the
-    kernel, as recorded in the two generations' manifests.
+    kernel, as recorded in the two generations' manifests. With --content: a summary
+    like `git diff --stat`, then each file's hunks (coloured on a terminal).
 
     \b
-    Example:
+    Examples:
       genman diff 4 5
+      genman diff 4 5 --content | less -R
     """
+    import sys
+
     from genman import operations
     from genman.report import diff_text
 
     d = operations.diff(opts_of(ctx), a, b)
+    files = operations.content_diff(opts_of(ctx), a, b) if content else None
     if as_json:
-        echo_json(d.to_dict())
-    else:
-        click.echo(diff_text(a, b, d), nl=False)
+        data = d.to_dict()
+        if files is not None:
+            data["content"] = [{"path": f.path, "lines": list(f.lines), "added": f.added,
+                                "removed": f.removed, "note": f.note} for f in files]
+        echo_json(data)
+        return
+    click.echo(diff_text(a, b, d), nl=False)
+    if files:
+        from genman.textdiff import render
+
+        click.echo("")
+        for line in render(files, sys.stdout.isatty()):
+            click.echo(line)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -141,6 +141,15 @@ def remote_receive() -> None:
     click.echo(f"received {len(made)} store paths", err=True)
 
 
+@remote.command("receive-secrets")
+def remote_receive_secrets() -> None:
+    """Take [secrets] content on stdin (JSON: name -> base64) into the secrets directory."""
+    from genman.deploy import target
+
+    made = target.receive_secrets(_layout(), sys.stdin.read())
+    click.echo(f"received {len(made)} secrets", err=True)
+
+
 @remote.command("activate")
 @click.argument("toplevel")
 @click.option("--mode", type=click.Choice(["switch", "boot", "test"]), required=True)

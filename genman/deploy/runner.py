@@ -3,6 +3,7 @@ order, no new host once --max-fail is reached."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import tempfile
@@ -76,6 +77,16 @@ def _copy(ctx: Context, conn: Connection, closure: tuple[str, ...]) -> int:
     return len(missing)
 
 
+def _send_secrets(ctx: Context, conn: Connection, contents: dict[str, bytes]) -> None:
+    """Over the SSH connection, straight into the target's secrets directory: never a
+    file on this machine, never the target's store."""
+    ctx.say(conn.host.name, f"sending {len(contents)} secrets")
+    payload = json.dumps({n: base64.b64encode(c).decode() for n, c in contents.items()})
+    result = conn.run(conn.genman("remote", "receive-secrets"), what="secrets", input=payload)
+    if not result.ok:
+        raise remote_failure(result, "secrets")
+
+
 def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
               confirm: bool) -> tuple[Outcome, int | None, str]:
     name = conn.host.name
@@ -124,6 +135,8 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
         if _unchanged(action, f, built.toplevel):
             return result(Outcome.UNCHANGED, old)
         copied = _copy(ctx, conn, built.closure)
+        if built.secrets:
+            _send_secrets(ctx, conn, built.secrets)
         # A confirmed switch needs a live generation to go back to: not on a first deploy.
         confirm = f.confirm and action is Action.SWITCH and f.active is not None
         outcome, new, detail = _activate(ctx, conn, action, built.toplevel, confirm)

@@ -74,6 +74,22 @@ def receive(layout: Layout, stream: IO[bytes]) -> list[str]:
         return copy.receive(layout.host(layout.store_dir), stream)
 
 
+def receive_secrets(layout: Layout, text: str) -> list[str]:
+    import base64
+    import binascii
+
+    from genman import secretstore
+
+    try:
+        data = json.loads(text)
+        contents = {str(n): base64.b64decode(c, validate=True) for n, c in data.items()}
+    except (ValueError, AttributeError, TypeError, binascii.Error):
+        raise GenmanError("the secrets the deploy sent are not genman's JSON",
+                          hint="deploy again with the same genman version") from None
+    with locked(layout):
+        return secretstore.receive(layout, contents)
+
+
 def register(layout: Layout, toplevel: str) -> int:
     """The generation number of a received toplevel: the newest one when it is that
     toplevel already, else a new one (caller holds the lock)."""

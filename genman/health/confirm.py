@@ -13,6 +13,7 @@ The watcher's decision is the pure `decide`; its clock and sleep are injectable.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import sys
@@ -110,8 +111,9 @@ def revert(opts: Options, p: Pending, reason: str, flags: Any, say: Say) -> None
     live = status.markers(layout).active
     if live == p.number:
         say(f"reverting generation {p.number}: {reason}; activating {p.previous} again")
-        activation.apply_generation(opts, p.previous, activation.Mode.TEST, flags, say,
-                                    "revert")
+        # Nobody is there to ask: what was edited by hand meanwhile is moved aside.
+        activation.apply_generation(opts, p.previous, activation.Mode.TEST,
+                                    dataclasses.replace(flags, backup=True), say, "revert")
     else:  # someone switched since: the newer switch stands, only the record changes
         say(f"generation {p.number} is no longer active ({live}); nothing to undo")
     state.mark_failed(layout, p.number, reason)

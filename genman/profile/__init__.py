@@ -21,6 +21,7 @@ from genman.layout import Layout, resolve_in_root
 from genman.profile import etc as etc_section
 from genman.profile import kernel as kernel_section
 from genman.profile import packages as packages_section
+from genman.profile import secrets as secrets_section
 from genman.profile import services as services_section
 from genman.profile import system as system_section
 from genman.profile.common import err
@@ -32,6 +33,7 @@ from genman.profile.model import (
     OnChange,
     PackageSpec,
     Profile,
+    SecretSpec,
     ServiceSpec,
     TargetFacts,
 )
@@ -39,7 +41,8 @@ from genman.profile.owners import Owners
 
 __all__ = [
     "SECTIONS", "EtcFile", "EtcKind", "KernelSpec", "OnChange", "PackageSpec", "Profile",
-    "Section", "ServiceSpec", "Shape", "TargetFacts", "load", "resolve_in_root", "source_mode",
+    "SecretSpec", "Section", "ServiceSpec", "Shape", "TargetFacts", "load", "resolve_in_root",
+    "source_mode",
 ]
 
 # Names genman gives templates; [vars] may not take them.
@@ -74,9 +77,12 @@ def load(path: Path, layout: Layout, target: TargetFacts | None = None) -> Profi
     kernel = kernel_section.parse(raw, layout)
     packages = packages_section.parse(raw)
     compiled = templating.CompiledTemplates(layout.build_cache / "jinja")
-    owners = Owners(target.users, target.groups) if target else None
-    etc = etc_section.parse(raw, layout, context, compiled, owners)
-    services = services_section.parse(raw, etc)
+    owners = Owners(target.users, target.groups) if target else Owners.read(layout)
+    secrets = secrets_section.parse(raw, layout, owners)
+    with templating.unreadable({s.source for s in secrets if s.source is not None}):
+        etc = etc_section.parse(raw, layout, context, compiled, owners)
+    secrets_section.check(secrets, etc)
+    services = services_section.parse(raw, etc, tuple(s.path for s in secrets))
     extra = {name: s.parse(raw.sections.get(name, {}), layout)
              for name, s in SECTIONS.items() if s.parse is not None}
     return Profile(
@@ -92,6 +98,7 @@ def load(path: Path, layout: Layout, target: TargetFacts | None = None) -> Profi
         services=services,
         compiled=compiled,
         sections=extra,
+        secrets=secrets,
     )
 
 

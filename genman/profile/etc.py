@@ -86,7 +86,7 @@ def _entry(layout: Layout, owners: Owners, etc_path: str, entries: Entries) -> _
     kind = EtcKind(content[0])
     value, vfile = entries[kind.value]
     expect(vfile, f"{key} {kind.value}", value, str, "a string")
-    mode = _parse_mode(entries["mode"][1], key, entries["mode"][0]) if "mode" in entries else None
+    mode = parse_mode(entries["mode"][1], key, entries["mode"][0]) if "mode" in entries else None
     user = uid = group = gid = None
     if "user" in entries:
         user, uid = owners.user(entries["user"][1], key, entries["user"][0])
@@ -178,7 +178,7 @@ def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str,
         )
 
 
-def _parse_mode(file: Path, key: str, value: object) -> int:
+def parse_mode(file: Path, key: str, value: object) -> int:
     if not isinstance(value, str) or not _MODE.match(value):
         raise err(
             file, f"{key} mode", f"bad mode {value!r}",

@@ -65,6 +65,10 @@ SECTIONS: dict[str, Section] = {
                                     "stop_if_changed", "settle"}),
         'a table such as { unit = "nginx" }',
     ),
+    "secrets": Section(
+        Shape.TABLES, frozenset({"file", "command", "mode", "user", "group"}),
+        'a table such as { file = "keys/host.key" }', exclusive=("file", "command"),
+    ),
     "health": Section(Shape.FREE, parse=_parse_health),
 }
 TOP_KEYS = frozenset({"imports", *SECTIONS})

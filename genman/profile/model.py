@@ -46,6 +46,22 @@ class EtcFile:
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    """One [secrets."path"] entry. `content` lives in memory only (see genman.secretstore)."""
+
+    path: str  # relative to /etc
+    key: str
+    declared_in: Path
+    content: bytes = field(repr=False)
+    source: Path | None  # the `file` (resolved), for the checks that keep it out of the store
+    mode: int
+    user: str
+    group: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
 class PackageSpec:
     name: str
     path: Path
@@ -89,6 +105,7 @@ class Profile:
     compiled: templating.CompiledTemplates | None = field(default=None, compare=False)
     # Sections parsed through merge.SECTIONS' `parse` (name -> parsed value).
     sections: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[SecretSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from genman.services import names
 from genman.services.state import SETTLE_MAX
 
 
-def parse(raw: Raw, etc: tuple[EtcFile, ...]) -> tuple[ServiceSpec, ...]:
-    etc_paths = [e.path for e in etc]
+def parse(raw: Raw, etc: tuple[EtcFile, ...], secret_paths: tuple[str, ...] = ()
+          ) -> tuple[ServiceSpec, ...]:
+    etc_paths = [e.path for e in etc] + list(secret_paths)
     out = []
     for name, entry in sorted(raw.tables("services").items()):
         key = f"[services.{q(name)}]"
