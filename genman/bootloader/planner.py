@@ -74,7 +74,7 @@ def _finish(state: BootState, d: Draft, default: int | None) -> BootPlan:
         if c.src not in state.sizes:
             raise GenmanError(f"{c.src} is missing from the store",
                               hint="the generation is damaged; `genman prune` can drop it")
-    stale = sorted(set(existing) - set(d.wanted))
+    stale = sorted(set(existing) - set(d.wanted) - d.kept)
     cleans = [DeleteFile(d.files_dir / n, existing[n], d.where, Phase.CLEAN)
               for n in stale if n not in d.current_refs]
     late = [DeleteFile(d.files_dir / n, existing[n], d.where)

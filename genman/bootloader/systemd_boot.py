@@ -118,7 +118,9 @@ class SystemdBoot:
         for n, name in sorted(_numbers(state.entry_files).items()):
             text, size = state.entry_files[name]
             d.current_refs |= referenced(text)
-            if n not in d.entries:
+            if n in state.damaged:  # unreadable: its entry and files stay until removed
+                d.kept |= referenced(text)
+            elif n not in d.entries:
                 d.deletes.append(DeleteFile(entries_dir / name, size, "ESP"))
         if default is not None and default in d.entries:
             if (w := _set_default(state, default)).text != state.text(w.path):
