@@ -148,3 +148,36 @@ def test_switch_keeps_a_damaged_generations_grub_entry(
     _grub_check(menu)
     assert "genman-1" not in menu.read_text()
     assert not any(k in os.listdir(root / "boot/genman") for k in kept)
+
+
+def test_a_switch_refused_for_esp_space_leaves_no_generation_in_the_way(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    sb = Sandbox(tmp_path, root, genman)
+    with tmpfs(tmp_path / "esp", "256k") as esp:
+        sb.install_systemd_boot(esp)
+        assert _switch(sb, "small", "--esp", esp).code == 0
+        sb.set_kernel(os.urandom(600 * 1024), b"i" * 1000, "6.9.0-1-amd64")
+        esp_before, etc_before = snapshot(esp), snapshot(root / "etc")
+        r = _switch(sb, "big kernel", "--esp", esp)
+        assert r.code == 1 and r.err.count("error: ") == 1, r.err
+        assert "not enough space on the ESP" in r.err and "Traceback" not in r.err
+        assert snapshot(esp) == esp_before and snapshot(root / "etc") == etc_before
+        layout = Layout.for_root(root)
+        assert generation.generation_numbers(layout) == [1]  # the refused one is gone
+        assert os.readlink(root / "var/lib/genman/default").endswith("/1")
+
+        # A later switch with a kernel that fits works without a prune first; the refused
+        # generation was never live nor in a menu, so its number is given again.
+        sb.set_kernel(b"k" * 20 * 1024, b"i" * 1000, "6.1.1-amd64")
+        r = _switch(sb, "small again", "--esp", esp)
+        assert r.code == 0, r.err
+        assert generation.generation_numbers(layout) == [1, 2]
+        assert _bootctl(esp) == ["genman-1.conf", "genman-2.conf"]
+
+        # Once the ESP has room, the big kernel goes on too.
+        subprocess.run(["mount", "-o", "remount,size=4m", str(esp)], check=True)
+        sb.set_kernel(os.urandom(600 * 1024), b"i" * 1000, "6.9.0-1-amd64")
+        r = _switch(sb, "big kernel", "--esp", esp)
+        assert r.code == 0, r.err
+        assert _bootctl(esp) == ["genman-1.conf", "genman-2.conf", "genman-3.conf"]
+        assert "default genman-3.conf" in (esp / "loader/loader.conf").read_text()
