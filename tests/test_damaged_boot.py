@@ -181,3 +181,27 @@ def test_a_switch_refused_for_esp_space_leaves_no_generation_in_the_way(
         assert r.code == 0, r.err
         assert _bootctl(esp) == ["genman-1.conf", "genman-2.conf", "genman-3.conf"]
         assert "default genman-3.conf" in (esp / "loader/loader.conf").read_text()
+
+
+def test_a_kept_grub_entry_moves_from_the_top_into_the_submenu(tmp_path: Path) -> None:
+    """The damaged generation was the default (the menu's first entry); kept, it goes into
+    the older-generations submenu, re-indented, and the menu still parses."""
+    from genman.bootloader.grub import kept_entry, render_menu
+    from genman.bootloader.model import BootEntry
+
+    def entry(n: int) -> BootEntry:
+        return BootEntry(number=n, title=f"fra1 generation {n}", version=f"{n}",
+                         linux=f"/boot/genman/{'a' * 32}-vmlinuz-{n}", initrd=None,
+                         params=(f"genman.generation={n}",), modules=("ext2",))
+
+    old = render_menu(entry(2), [entry(1)], "fra1")
+    kept = kept_entry(old, 2)
+    assert kept is not None and kept_entry(old, 3) is None
+    assert kept.kept.splitlines()[0].startswith("\tmenuentry 'fra1 generation 2'")
+    assert kept.kept.splitlines()[-1] == "\t}"
+    new = render_menu(entry(3), [kept, entry(1)], "fra1")
+    (tmp_path / "grub.cfg").write_text(new)
+    _grub_check(tmp_path / "grub.cfg")
+    assert [ln.split("--id ")[1] for ln in new.splitlines() if "menuentry" in ln] == [
+        "genman-3 {", "genman-2 {", "genman-1 {"]
+    assert kept_entry(new, 2) == kept  # kept again by the next switch, unchanged
