@@ -68,8 +68,8 @@ def gen_boots(layout: Layout, numbers: list[int]) -> tuple[list[GenBoot], list[s
             damaged.append(n)
             warnings.append(
                 f"generation {n} cannot be read ({e.message}): its boot entry, if any, is kept "
-                f"as it is; to drop it, remove {layout.generation(n)} (or restore the "
-                "generation), then run `genman gc`")
+                f"as it is; to drop it, remove {layout.generation(n)} (once another "
+                "generation is the default), then run `genman gc`")
             continue
         if g is not None:
             out.append(g)
