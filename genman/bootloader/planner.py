@@ -60,7 +60,8 @@ def _suggest_keep(state: BootState, d: Draft, default: int | None) -> int | None
                 wanted |= d.file_of(by_number[n])
         need = sum(_rounded(state.sizes.get(d.wanted[n], 0), block)
                    for n in wanted - set(existing))
-        freeable = sum(_rounded(s, block) for n, s in existing.items() if n not in wanted)
+        freeable = sum(_rounded(s, block) for n, s in existing.items()
+                       if n not in wanted and n not in d.kept)
         if need <= state.free + freeable:
             return k
     return None
