@@ -23,6 +23,7 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.etcwants import copy_sources, touched_paths
 from genman.execute import Outcome
+from genman.generation import BuildResult
 from genman.layout import Layout
 from genman.plan import (
     KEEP,
@@ -136,8 +137,16 @@ def _journal(opts: Options, state: SystemState, command: str, target: Target,
 
 
 def _apply(opts: Options, target: Target, mode: Mode | None, flags: Flags,
-           progress: Progress, command: str) -> Result:
-    state, plan = _plan(opts, target, mode, flags)
+           progress: Progress, command: str, built: BuildResult | None = None) -> Result:
+    """`built`: the new generation this command made; refused before anything changed
+    (e.g. no room for its kernel on the ESP), it is dropped again, so it does not stand in
+    the way of every later switch."""
+    try:
+        state, plan = _plan(opts, target, mode, flags)
+    except GenmanError:
+        if built is not None and built.new:
+            generation.forget(opts.layout, built.number)
+        raise
     journal = _journal(opts, state, command, target, activates=mode is not Mode.BOOT)
     outcome = run(opts, journal, plan, progress, state.init_system)
     return Result(_number(target), plan, outcome)
@@ -176,7 +185,7 @@ def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
     with session(opts, progress, flags.init_system):
         built = generation.build(prof, opts.layout, progress)
         result = _apply(opts, _target(opts.layout, built.number), mode, flags, progress,
-                        mode.value)
+                        mode.value, built)
         result.built = built.new
         return result
 

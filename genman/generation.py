@@ -213,3 +213,12 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
         fsutil.atomic_write(layout.host(layout.last_generation), f"{number}\n")
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
     return BuildResult(number, toplevel, new=True, added=added)
+
+
+def forget(layout: Layout, number: int) -> None:
+    """Drop generation `number`, the new one of a switch refused before anything changed:
+    it was never live nor in a boot menu, so its number is handed out again (only to the
+    next build). Its store paths are left for gc."""
+    fsutil.remove_file(layout.host(layout.generations_dir) / str(number))
+    if last_number(layout) == number:
+        fsutil.atomic_write(layout.host(layout.last_generation), f"{number - 1}\n")

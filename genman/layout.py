@@ -38,12 +38,16 @@ _ESCAPED_NAME = re.compile(r"(?:[A-Za-z0-9:_.@-]|\\x[0-9a-fA-F]{2})+")
 # File names and whole paths the kernel refuses (NAME_MAX, PATH_MAX less "/etc/").
 NAME_MAX = 255
 PATH_MAX = 4096 - 5
+# A name a profile puts in /etc leaves room for what genman adds to it while it switches:
+# `.genman-tmp-<12 hex>-` before it, `.genman-backup-<time>` after it.
+ETC_NAME_MAX = NAME_MAX - 32
 
 
 def etc_path_problem(path: object, reserved: bool = True) -> str | None:
     """Why `path` (relative to /etc) is not a path genman may manage, or None. The one check
     for profile entries, every file a source directory yields, and ledger entries before
-    anything is deleted by them."""
+    anything is deleted by them. `reserved` (a path a profile declares): genman's own paths
+    are refused, and each name must leave room for genman's temp and backup names."""
     if not isinstance(path, str) or not path:
         return "the /etc path must be a non-empty string"
     if path.startswith("/"):
@@ -62,6 +66,10 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
                 "hold \\xNN escapes)")
     if len(path.encode()) > PATH_MAX or any(len(p.encode()) > NAME_MAX for p in parts):
         return "the /etc path or one of its names is too long"
+    if reserved and any(len(p.encode()) > ETC_NAME_MAX for p in parts):
+        return (f"a name in the /etc path is longer than {ETC_NAME_MAX} bytes (file names "
+                f"are limited to {NAME_MAX}, and genman adds up to {NAME_MAX - ETC_NAME_MAX} "
+                "to a name while it switches)")
     for own in RESERVED_ETC if reserved else ():
         if path == own or path.startswith(own + "/"):
             return f"/etc/{own} is reserved for genman itself"

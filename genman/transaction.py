@@ -81,7 +81,19 @@ def run(opts: Options, journal: Journal, plan: Plan, say: Say, init: InitSystem)
         return Outcome()
     fsutil.atomic_write(layout.host(layout.journal), journal.to_json(), 0o644)
     crash_point(0)
-    outcome = execute(opts, plan, say, init, first_step=1)
+    try:
+        outcome = execute(opts, plan, say, init, first_step=1)
+    except (OSError, GenmanError):
+        # E.g. a full disk: undone at once, so the error leaves nothing half-done. Where
+        # the undo fails too, the journal stays and the next command undoes it.
+        try:
+            _undo(opts, journal, say, init)
+        except (OSError, GenmanError) as again:
+            warn(f"could not undo the unfinished `genman {journal.command}` now ({again}); "
+                 "the next genman command undoes it")
+        else:
+            warn(f"`genman {journal.command}` could not finish; what it had changed is undone")
+        raise
     fsutil.remove_file(layout.host(layout.journal))
     return outcome
 
@@ -133,6 +145,13 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
     if j is None:
         return False
     warn(f"an interrupted `genman {j.command}` (pid {j.pid}) left a journal; undoing it")
+    _undo(opts, j, say, init_system)
+    return True
+
+
+def _undo(opts: Options, j: Journal, say: Say, init_system: InitSystem | None) -> None:
+    """Put back what the run `j` describes had changed, then drop its journal."""
+    layout = opts.layout
     rebooted = j.boot_id is not None and boot_id() not in (None, j.boot_id)
     old_target = None
     if j.old_etc is not None:
@@ -147,7 +166,7 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
                   service_query(current, back) if j.activates and not rebooted else None)
     boot = None
     if j.old_default is not None:
-        boot = boot_plan(opts, j.old_default)
+        boot = _undo_boot_plan(opts, j.old_default)
     request = Request(target=old_target, activate=j.activates and not rebooted,
                       default=j.old_default, boot=boot)
     plan = plan_switch(state, current, request)
@@ -156,7 +175,17 @@ def recover(opts: Options, say: Say = quiet, init_system: InitSystem | None = No
     for f in outcome.failures:
         warn(f"service {f.change.unit} failed to {f.change.action.value} while undoing")
     fsutil.remove_file(layout.host(layout.journal))
-    return True
+
+
+def _undo_boot_plan(opts: Options, default: int) -> BootPlan:
+    """Putting the boot default back: entries only for generations that have one now (and
+    the old default), so an undo needs no new room on the ESP or /boot (it may run because
+    that file system is full)."""
+    from genman import bootloader
+
+    have = bootloader.entry_numbers(opts) | {default}
+    retained = [n for n in generation.generation_numbers(opts.layout) if n in have]
+    return bootloader.plan_boot(opts, default=default, retained=retained)
 
 
 def boot_plan(opts: Options, default: int | None, pending: Pending | None = None) -> BootPlan:

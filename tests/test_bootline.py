@@ -24,7 +24,7 @@ from tests.bootsandbox import find_bootctl, tmpfs
 from tests.conftest import Run
 
 SEED = 1103
-RANDOM_RUNS = 40
+RANDOM_RUNS = 60
 # Printable text, shell and GRUB metacharacters, quotes, separators and control characters.
 ALPHABET = ("abc019 -=_./\"'\\$`;|&(){}[]<>*?!#~%^,:@+\t\n\r\x00\x01\x1b\x7f\x85"
             "\u2028äé--")
@@ -65,7 +65,7 @@ def _toml(s: str) -> str:
     return json.dumps(s)  # a JSON string is a TOML basic string
 
 
-FIELDS = ("hostname", "description", "init", "param", "file")
+FIELDS = ("hostname", "description", "init", "param", "file", "key")
 
 
 def _random(rng: random.Random, benign: str, field: str, hostile: set[str]) -> str:
@@ -94,6 +94,7 @@ def _random_profile(rng: random.Random, tmp: Path, i: int) -> Path:
         f"[kernel]\nimage = {_toml(str(tmp / 'vmlinuz-6.1.0-28-amd64'))}\n"
         f"params = [{', '.join(_toml(p) for p in params)}]\n"
         f"[etc.app]\nsource = 'files'\n"
+        f"[etc.{_toml(_random(rng, 'motd', 'key', hostile))}]\ntext = 'x'\n"
     )
     (d / "profile.toml").write_text(text)
     return d / "profile.toml"

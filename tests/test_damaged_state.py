@@ -29,9 +29,9 @@ def _commands(profile: Path) -> list[tuple[str, ...]]:
             ("unpin", "1"), ("prune", "--keep", "1"), ("gc",)]
 
 
-@pytest.fixture
-def pristine(tmp_path: Path) -> Path:
-    """A root with two switched generations and systemd-boot entries."""
+def _make_pristine(tmp_path: Path, bootloader: str) -> Path:
+    """A root with two switched generations and systemd-boot entries or a GRUB menu."""
+    from genman.bootloader.grub import render_env
     from genman.cli import main
 
     base = tmp_path / "pristine"
@@ -39,8 +39,12 @@ def pristine(tmp_path: Path) -> Path:
     (root / "etc").mkdir(parents=True)
     (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (root / "etc/group").write_text("root:x:0:\n")
-    (root / "boot/efi/EFI/systemd").mkdir(parents=True)
-    (root / "boot/efi/EFI/systemd/systemd-bootx64.efi").write_bytes(b"MZ")
+    if bootloader == "grub":
+        (root / "boot/grub").mkdir(parents=True)
+        (root / "boot/grub/grubenv").write_text(render_env({}))
+    else:
+        (root / "boot/efi/EFI/systemd").mkdir(parents=True)
+        (root / "boot/efi/EFI/systemd/systemd-bootx64.efi").write_bytes(b"MZ")
     (base / "vmlinuz-6.1.0-28-amd64").write_bytes(b"K" * 4000)
     for text in ("one", "two"):
         (base / "p.toml").write_text(PROFILE.format(text=text, k=base / "vmlinuz-6.1.0-28-amd64"))
@@ -48,6 +52,16 @@ def pristine(tmp_path: Path) -> Path:
             main(["--root", str(root), "switch", str(base / "p.toml")])
         assert e.value.code in (0, None)
     return base
+
+
+@pytest.fixture
+def pristine(tmp_path: Path) -> Path:
+    return _make_pristine(tmp_path, "systemd-boot")
+
+
+@pytest.fixture
+def pristine_grub(tmp_path: Path) -> Path:
+    return _make_pristine(tmp_path, "grub")
 
 
 def _state_files(root: Path) -> dict[str, Path]:
@@ -69,12 +83,15 @@ def _state_files(root: Path) -> dict[str, Path]:
         "entry": root / "boot/efi/loader/entries/genman-2.conf",
         "store file": layout.host(layout.store_path(motd)),
         "lock": root / "var/lib/genman/lock",
+        "grubenv": root / "boot/grub/grubenv",
+        "grub menu": root / "boot/genman/grub.cfg",
     }
 
 
 def _damage(path: Path, how: str, outside: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o755)  # store directories are read-only
+    was = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif os.path.lexists(path):
@@ -84,6 +101,8 @@ def _damage(path: Path, how: str, outside: Path) -> None:
             path.write_bytes(b"")
         case "garbage":
             path.write_bytes(GARBAGE)
+        case "non-UTF-8":  # the real content with bytes no UTF-8 decoder accepts inside
+            path.write_bytes(was[:len(was) // 2] + b"\xff\xfe\xc3(" + was[len(was) // 2:])
         case "wrong type":
             path.write_text('{"genman_ledger": 1, "toplevel": 5, "entries": [["link", 7]], '
                             '"etc": null, "kernel": [], "generation": "x"}\n')
@@ -97,15 +116,27 @@ def _damage(path: Path, how: str, outside: Path) -> None:
             pass
 
 
-DAMAGES = ["truncated", "garbage", "wrong type", "null", "link out of the root", "directory",
-           "missing"]
+DAMAGES = ["truncated", "garbage", "non-UTF-8", "wrong type", "null", "link out of the root",
+           "directory", "missing"]
 FILES = ["journal", "ledger", "manifest", "references", "summary", "boot-once", "default",
          "generation link", "active", "loader.conf", "entry", "store file", "lock"]
+GRUB_FILES = ["grubenv", "grub menu"]
 
 
 @pytest.mark.parametrize("name", FILES)
 def test_every_command_on_damaged_state_says_error_never_traceback(
         name: str, pristine: Path, tmp_path: Path, genman: Callable[..., Run]) -> None:
+    _every_command(name, pristine, tmp_path, genman)
+
+
+@pytest.mark.parametrize("name", GRUB_FILES)
+def test_every_command_on_damaged_grub_state_says_error_never_traceback(
+        name: str, pristine_grub: Path, tmp_path: Path, genman: Callable[..., Run]) -> None:
+    _every_command(name, pristine_grub, tmp_path, genman)
+
+
+def _every_command(name: str, pristine: Path, tmp_path: Path,
+                   genman: Callable[..., Run]) -> None:
     failures = []
     for how in DAMAGES:
         root = tmp_path / how.replace(" ", "-") / "root"

@@ -54,13 +54,15 @@ def boot_state(opts: Options, retained: Sequence[int], *, probe: Probe | None = 
     target = detect(opts, probe)
     gens: list[GenBoot] = []
     warnings: list[str] = []
+    damaged: list[int] = []
     if target.kind is not Kind.NONE:
-        gens, warnings = gen_boots(opts.layout, sorted(
+        gens, warnings, damaged = gen_boots(opts.layout, sorted(
             set(retained) - ({extra.number} if extra else set())))
     if extra is not None and extra.boot is not None:
         gens = sorted([*gens, extra.boot], key=lambda g: g.number)
     return read_state(opts, target, backend(target.kind).files(opts, target), gens, probe,
-                      warnings, with_fs=with_fs, sources=extra.sources if extra else None)
+                      warnings, with_fs=with_fs, sources=extra.sources if extra else None,
+                      damaged=damaged)
 
 
 def plan_boot(opts: Options, *, default: int | None, retained: Sequence[int],

@@ -68,6 +68,7 @@ class BootState:
     boot_once: BootOnceRecord | None = None
     gens: tuple[GenBoot, ...] = ()  # the generations to plan entries for (with a kernel)
     gen_warnings: tuple[str, ...] = ()  # generations that get no entry, and why
+    damaged: tuple[int, ...] = ()  # retained but unreadable: their entries on disk stay
     update_grub: tuple[str, ...] = ("update-grub",)  # what regenerates the host's grub.cfg
     good: frozenset[int] = frozenset()  # generations marked good (genman.health.state)
     failed: frozenset[int] = frozenset()  # generations marked failed
@@ -94,6 +95,7 @@ class Draft:
     writes: list[WriteFile] = field(default_factory=list)
     deletes: list[DeleteFile] = field(default_factory=list)
     current_refs: set[str] = field(default_factory=set)  # files named by entries on disk
+    kept: set[str] = field(default_factory=set)  # files of damaged generations' kept entries
     entries: tuple[int, ...] = ()
     dirs: tuple[Path, ...] = ()
     warnings: list[str] = field(default_factory=list)

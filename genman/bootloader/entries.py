@@ -54,16 +54,23 @@ def boot_of(layout: Layout, number: int, toplevel: str, manifest: Manifest,
                    k.image, k.initrd, params)
 
 
-def gen_boots(layout: Layout, numbers: list[int]) -> tuple[list[GenBoot], list[str]]:
-    """Entries for `numbers` (those with a kernel), and warnings for damaged generations."""
+def gen_boots(layout: Layout, numbers: list[int]) -> tuple[list[GenBoot], list[str], list[int]]:
+    """Entries for `numbers` (those with a kernel), warnings, and the generations that
+    cannot be read: their entries on disk stay as they are until the generation is removed
+    explicitly (a planner never deletes what it cannot read)."""
     out: list[GenBoot] = []
     warnings: list[str] = []
+    damaged: list[int] = []
     for n in numbers:
         try:
             g = gen_boot(layout, n)
         except GenmanError as e:
-            warnings.append(f"generation {n} gets no boot entry: {e.message}")
+            damaged.append(n)
+            warnings.append(
+                f"generation {n} cannot be read ({e.message}): its boot entry, if any, is kept "
+                f"as it is; to drop it, remove {layout.generation(n)} (once another "
+                "generation is the default), then run `genman gc`")
             continue
         if g is not None:
             out.append(g)
-    return out, warnings
+    return out, warnings, damaged

@@ -12,6 +12,7 @@ name carries a content hash, so it is unique).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from genman.bootloader import templates
@@ -52,7 +53,35 @@ def boot_entry(g: GenBoot, fs: FsInfo, kernel: Path, initrd: Path | None) -> Boo
     )
 
 
-def render_menu(top: BootEntry | None, older: list[BootEntry], hostname: str) -> str:
+@dataclass(frozen=True)
+class KeptEntry:
+    """A damaged generation's entry, carried over from the menu on disk as it was written
+    (its manifest cannot be read, so it cannot be rendered again)."""
+
+    number: int
+    kept: str  # the menuentry block, indented for the older-generations submenu
+
+
+def kept_entry(menu: str, number: int) -> KeptEntry | None:
+    """Generation `number`'s menuentry block in `menu` (one genman wrote), or None."""
+    lines = menu.splitlines()
+    head = re.compile(rf"^(\t*)menuentry .* --id '?genman-{number}'? \{{$")
+    for i, line in enumerate(lines):
+        if (m := head.match(line)) is None:
+            continue
+        indent = m.group(1)
+        for j in range(i + 1, len(lines)):
+            if not lines[j].startswith(indent + "\t"):
+                if lines[j] != indent + "}":
+                    return None
+                block = [ln[len(indent):] for ln in lines[i:j + 1]]
+                return KeptEntry(number, "\n".join("\t" + ln for ln in block))
+        return None
+    return None
+
+
+def render_menu(top: BootEntry | None, older: list[BootEntry | KeptEntry],
+                hostname: str) -> str:
     return templates.render("grub-menu.cfg.j2", top=top, older=older,
                             older_title=f"{hostname}: older generations")
 
@@ -155,12 +184,18 @@ class Grub:
         d.entries = tuple(sorted(entries))
         top_n = default if default in entries else (max(entries) if entries else None)
         top = entries[top_n] if top_n is not None else None
-        older = [entries[n] for n in sorted(entries, reverse=True) if n != top_n]
-        host = gens[-1].hostname if gens else "genman"
         menu_path = mdir / "grub.cfg"
-        d.current_refs = referenced(state.text(menu_path) or "")
-        d.write_if_changed(state, menu_path, render_menu(top, older, host), "menu",
-                           Phase.ENTRIES)
+        old_menu = state.text(menu_path) or ""
+        older: dict[int, BootEntry | KeptEntry] = {
+            n: e for n, e in entries.items() if n != top_n}
+        for n in state.damaged:  # unreadable: its entry stays until removed explicitly
+            if (k := kept_entry(old_menu, n)) is not None:
+                older[n] = k
+                d.kept |= referenced(k.kept)
+        host = gens[-1].hostname if gens else "genman"
+        d.current_refs = referenced(old_menu)
+        d.write_if_changed(state, menu_path, render_menu(
+            top, [older[n] for n in sorted(older, reverse=True)], host), "menu", Phase.ENTRIES)
         if default is not None and default in entries:
             env = _env_path(state)
             saved = _SAVED.search(state.text(state.files.texts[2]) or "")

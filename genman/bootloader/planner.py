@@ -60,7 +60,8 @@ def _suggest_keep(state: BootState, d: Draft, default: int | None) -> int | None
                 wanted |= d.file_of(by_number[n])
         need = sum(_rounded(state.sizes.get(d.wanted[n], 0), block)
                    for n in wanted - set(existing))
-        freeable = sum(_rounded(s, block) for n, s in existing.items() if n not in wanted)
+        freeable = sum(_rounded(s, block) for n, s in existing.items()
+                       if n not in wanted and n not in d.kept)
         if need <= state.free + freeable:
             return k
     return None
@@ -74,7 +75,7 @@ def _finish(state: BootState, d: Draft, default: int | None) -> BootPlan:
         if c.src not in state.sizes:
             raise GenmanError(f"{c.src} is missing from the store",
                               hint="the generation is damaged; `genman prune` can drop it")
-    stale = sorted(set(existing) - set(d.wanted))
+    stale = sorted(set(existing) - set(d.wanted) - d.kept)
     cleans = [DeleteFile(d.files_dir / n, existing[n], d.where, Phase.CLEAN)
               for n in stale if n not in d.current_refs]
     late = [DeleteFile(d.files_dir / n, existing[n], d.where)

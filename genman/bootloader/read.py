@@ -88,9 +88,11 @@ def _boot_once(path: Path) -> BootOnceRecord | None:
 def read_state(opts: Options, target: BootTarget, files: BootFiles,
                gens: Sequence[GenBoot] = (), probe: Probe | None = None,
                gen_warnings: Sequence[str] = (), *, with_fs: bool = True,
-               sources: Mapping[str, Path] | None = None) -> BootState:
+               sources: Mapping[str, Path] | None = None,
+               damaged: Sequence[int] = ()) -> BootState:
     """`with_fs` False: skip the file system probes (udev), for a count of entries only.
-    `sources`: files a generation not built yet will add to the store, by store name."""
+    `sources`: files a generation not built yet will add to the store, by store name.
+    `damaged`: retained generations that cannot be read (their entries are kept)."""
     layout = opts.layout
     probe = probe or Probe(opts)
     store = layout.host(layout.store_dir)
@@ -124,6 +126,7 @@ def read_state(opts: Options, target: BootTarget, files: BootFiles,
         boot_once=_boot_once(layout.host(layout.boot_once_file)),
         gens=tuple(gens),
         gen_warnings=tuple(gen_warnings),
+        damaged=tuple(damaged),
         update_grub=("update-grub",) if shutil.which("update-grub") else (
             "grub-mkconfig", "-o", "/boot/grub/grub.cfg"),
         good=frozenset(n for n, r in records.items() if r.state is GenState.GOOD),

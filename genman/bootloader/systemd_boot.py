@@ -147,7 +147,9 @@ class SystemdBoot:
         for n, name in sorted(on_disk.items()):
             text, size = state.entry_files[name]
             d.current_refs |= referenced(text)
-            if n not in d.entries:
+            if n in state.damaged:  # unreadable: its entry and files stay until removed
+                d.kept |= referenced(text)
+            elif n not in d.entries:
                 d.deletes.append(DeleteFile(entries_dir / name, size, "ESP"))
         if default is not None and default in d.entries:
             if (w := _set_default(state, DEFAULT_PATTERN)).text != state.text(w.path):
