@@ -119,10 +119,13 @@ class MachineFactory:
         self.workdir = workdir
         self.machines: list[Machine] = []
 
-    def __call__(self, combo: Combo, base: Path, name: str | None = None) -> Machine:
+    def __call__(
+        self, combo: Combo, base: Path, name: str | None = None, ssh_port: int | None = None
+    ) -> Machine:
         name = name or f"{combo.id}-{len(self.machines)}"
         disk = overlay(base, self.workdir / f"{name}.qcow2")
-        m = Machine(name, disk, self.workdir, firmware=combo.firmware, bootloader=combo.bootloader)
+        m = Machine(name, disk, self.workdir, firmware=combo.firmware,
+                    bootloader=combo.bootloader, ssh_port=ssh_port)
         self.machines.append(m)
         return m
 

@@ -2,14 +2,19 @@
 `genman switch` restarts the init.d service whose config changed and leaves the other
 running — the pid of the unchanged one stays, the changed one gets a new pid that saw the
 new config. Then the switched-to generation boots through sysvinit and genman's init.
-On the same guest, rollback with nobody at the console (vmlib/health_flow.py): d (confirm
-or revert) and b (a required check that fails at boot, the LSB marker, GRUB's fallback);
-last, `genman import` of the guest and a switch to it that changes no byte under /etc."""
+`genman deploy` from the host over SSH (the guest's sshd on a forwarded port) switches the
+guest, which then boots the deployed entry. On the same guest, rollback with nobody at the
+console (vmlib/health_flow.py): d (confirm or revert) and b (a required check that fails
+at boot, the LSB marker, GRUB's fallback); last, `genman import` of the guest and a switch
+to it that changes no byte under /etc."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from vmlib.adopt_flow import import_changes_nothing
+from vmlib.deploy_flow import deploy_and_boot, free_port
 from vmlib.health_flow import confirm_flows, fall_back_from
 from vmlib.images import Combo
 from vmlib.scenario import assert_booted, boot_menu, default_generation, genman, reboot_into, switch
@@ -23,8 +28,9 @@ def pids(m) -> dict[str, int]:
     return {s: int(m.succeed(f"cat /run/demo-{s}.pid")) for s in ("a", "b")}
 
 
-def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines) -> None:
-    m = machines(COMBO, image_factory(COMBO))
+def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines,
+                                                        tmp_path: Path) -> None:
+    m = machines(COMBO, image_factory(COMBO), ssh_port=free_port())
     m.start()
     boot_menu(m)
     assert m.succeed("cat /proc/1/comm").strip() == "init"
@@ -43,6 +49,9 @@ def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines)
     assert_booted(m, COMBO, 2, "profile 2")
     m.succeed("/etc/init.d/demo-a status && /etc/init.d/demo-b status")
     assert m.succeed("cat /run/demo/a.seen").strip() == "a-2"
+
+    # A fleet of one: this machine deploys to the guest over SSH, the guest boots it.
+    deploy_and_boot(m, COMBO, tmp_path)
 
     confirm_flows(m, COMBO)
     genman(m, COMBO, "health --install-marker")

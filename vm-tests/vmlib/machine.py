@@ -108,8 +108,12 @@ class Machine:
         memory_mib: int = 1024,
         smp: int = DEFAULT_SMP,
         bootloader: str = "systemd-boot",
+        ssh_port: int | None = None,
     ) -> None:
         self.name = name
+        # QEMU's user network, restricted (the guest reaches nothing outside), with the
+        # host's 127.0.0.1:ssh_port forwarded to the guest's sshd; None: no network at all.
+        self.ssh_port = ssh_port
         self.bootloader = bootloader
         self.disk = disk
         self.workdir = workdir
@@ -167,7 +171,9 @@ class Machine:
             "-drive",
             f"file={self.disk},if=virtio,format={fmt},cache=unsafe",
             "-nic",
-            "none",
+            "none"
+            if self.ssh_port is None
+            else f"user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
         ]
         if self.firmware == "uefi":
             cmd += [

@@ -55,15 +55,17 @@ class Variant:
     # Installed with apt in the debootstrapped tree: debootstrap takes the first of
     # alternatives (`sysv-rc | file-rc | openrc`), apt then swaps in the one named here.
     then_install: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()  # what this variant's scenarios need beyond COMMON
 
     @property
     def packages(self) -> list[str]:
-        return sorted([self.init_package, *COMMON])
+        return sorted([self.init_package, *COMMON, *self.extra])
 
 
 VARIANTS = {
     "systemd": Variant("systemd", "systemd-sysv"),
-    "sysvinit": Variant("sysvinit", "sysvinit-core"),
+    # sshd: `genman deploy` from the host reaches this guest over QEMU's user network.
+    "sysvinit": Variant("sysvinit", "sysvinit-core", extra=("iproute2", "openssh-server")),
     # Debian's OpenRC: sysvinit's /sbin/init is PID 1 and its inittab calls
     # /etc/init.d/rcS and rc, which the openrc package replaces (Conflicts: sysv-rc) with
     # wrappers around `openrc sysinit` / `openrc default`. initscripts stays (it depends on
