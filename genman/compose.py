@@ -12,6 +12,7 @@ The toplevel holds:
     manifest.json     everything list-generations, diff and activation read
     summary.json      the few fields list-generations shows
     references        store names this generation needs, one per line (for gc)
+    genman            -> the genman that built it, where `genman deploy` shipped it
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def etc_tree(
 
 def _populate(
     layout: Layout, manifest: Manifest, scripts: dict[str, str],
-    etc_links: dict[str, str], etc_dirs: set[str],
+    etc_links: dict[str, str], etc_dirs: set[str], genman: str | None = None,
 ) -> Callable[[Path], None]:
     store = str(layout.store_dir)
 
@@ -211,6 +212,9 @@ def _populate(
         _write(dest / "manifest.json", manifest.to_json())
         _write(dest / "summary.json", json.dumps(manifest.summary()) + "\n")
         refs = manifest.references() | etc_dirs
+        if genman is not None:
+            link("genman", f"{store}/{genman}")
+            refs.add(genman)
         _write(dest / "references", "".join(f"{r}\n" for r in sorted(refs)))
 
     return populate
@@ -223,8 +227,11 @@ def _write(path: Path, text: str, mode: int = 0o444) -> None:
         os.fchmod(f.fileno(), mode)
 
 
-def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
-    blob = json.dumps({"manifest": manifest.to_dict(), "scripts": scripts}, sort_keys=True)
+def toplevel_key(manifest: Manifest, scripts: dict[str, str], genman: str | None = None) -> str:
+    parts: dict[str, Any] = {"manifest": manifest.to_dict(), "scripts": scripts}
+    if genman is not None:  # absent otherwise: generations built in place hash as before
+        parts["genman"] = genman
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -232,20 +239,22 @@ def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
 class Composed:
     manifest: Manifest
     toplevel: str  # store name
+    etc_dirs: frozenset[str] = frozenset()  # the /etc tree's directory store paths
 
 
 def compose(profile: Profile, layout: Layout, batch: StoreBatch,
-            progress: Progress) -> Composed:
-    """Every store path of a generation, added through `batch` (which may not write)."""
+            progress: Progress, genman: str | None = None) -> Composed:
+    """Every store path of a generation, added through `batch` (which may not write).
+    `genman`: the store name of a shipped genman the toplevel references (deploy)."""
     from genman import bootscripts
 
     manifest = make_manifest(profile, layout, batch, progress)
     scripts = bootscripts.render(manifest)
     etc_links, etc_dirs = etc_tree(batch, layout, manifest)
     toplevel = batch.add_generated(
-        toplevel_key(manifest, scripts), f"genman-{profile.hostname}",
-        _populate(layout, manifest, scripts, etc_links, etc_dirs))
-    return Composed(manifest, toplevel)
+        toplevel_key(manifest, scripts, genman), f"genman-{profile.hostname}",
+        _populate(layout, manifest, scripts, etc_links, etc_dirs, genman))
+    return Composed(manifest, toplevel, frozenset(etc_dirs))
 
 
 def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,

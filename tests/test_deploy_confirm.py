@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet import GENMAN, NAMES, by_host, deploy, etc, started, write_fleet
+from tests.fleet import GENMAN, NAMES, by_host, deploy, env, etc, started, write_fleet
 from tests.sshnet import Net
 
 
@@ -62,9 +62,8 @@ def test_host_unreachable_for_the_confirm_reverts_by_itself(fleet: Net) -> None:
     inv = write_fleet(net)
     assert deploy(net, inv)[0] == 0
     bump(net, 1)
-    env = {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")}
-    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, GENMAN, "deploy", "-i", str(inv),
-                             "--json", "--confirm-within", "5s"], env=env, text=True,
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
+                             "--json", "--confirm-within", "5s"], env=env(net), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Once ams1 activates, its sshd stops taking new connections (the session in use,
     # a child of it, carries on): the confirm cannot reach it.

@@ -17,6 +17,7 @@ from tests.fleet import (
     NAMES,
     by_host,
     deploy,
+    env,
     etc,
     etc_path,
     started,
@@ -89,8 +90,7 @@ def test_unreachable_host_gives_exit_6_while_the_others_switch(net: Net) -> None
     res = by_host(rows)
     assert res["ams1"]["result"] == "unreachable"
     assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched"
-    table = sh(GENMAN, "deploy", "-i", str(inv), netns=net.hub, check=False,
-               env={**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")})
+    table = sh(*GENMAN, "deploy", "-i", str(inv), netns=net.hub, check=False, env=env(net))
     assert table.returncode == 6
     assert any(line.startswith("ams1") and "unreachable" in line
                for line in table.stdout.splitlines()), table.stdout
@@ -122,9 +122,8 @@ def test_cut_copy_leaves_no_partial_store_path_and_next_deploy_completes(net: Ne
         f.write('[etc."big.bin"]\nsource = "big.bin"\n')
     target = net.targets[0]
     store = target.root / "var/lib/genman/store"
-    env = {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")}
-    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, GENMAN, "deploy", "-i", str(inv),
-                             "--hosts", "fra1", "--json"], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
+                             "--hosts", "fra1", "--json"], env=env(net), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     # Cut the connection once the copy is under way (a staging directory exists).
     import time
@@ -161,7 +160,7 @@ def test_ansible_inventory_with_group_vars_and_host_vars(net: Net) -> None:
     for t in net.targets:
         lines.append(f"{t.name} ansible_host={t.address} genman_root={t.root}")
     lines += ["", "[anycast:children]", "edge", "", "[anycast:vars]", "ospf_cost=20",
-              f"ansible_ssh_common_args={opts}", f"genman_command={GENMAN}",
+              f"ansible_ssh_common_args={opts}",
               "genman_profile=profile.toml"]
     (d / "inventory.ini").write_text("\n".join(lines) + "\n")
     (d / "group_vars").mkdir()
@@ -181,7 +180,7 @@ def test_ansible_inventory_with_group_vars_and_host_vars(net: Net) -> None:
 
 def test_dry_run_prints_the_plan_and_touches_nothing(net: Net) -> None:
     inv = write_fleet(net)
-    r = sh(GENMAN, "deploy", "-i", str(inv), "--dry-run", "--canary", "1", "--limit", "2",
+    r = sh(*GENMAN, "deploy", "-i", str(inv), "--dry-run", "--canary", "1", "--limit", "2",
            netns=net.hub, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [

@@ -1,18 +1,26 @@
 """Each host's generation, built on the deploying machine into one local store: a file
-that many hosts' generations hold is stored once."""
+that many hosts' generations hold is stored once. The genman doing the build goes into the
+store too (`genman`), and every generation built for a target that runs it references it:
+the target runs the very genman that built what it activates, and keeps it as long as it
+keeps the generation."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from genman import compose, fsutil, generation, profile
 from genman.deploy.facts import Facts
 from genman.deploy.hosts import Host
+from genman.errors import GenmanError
 from genman.layout import Layout
-from genman.store import Store
+from genman.manifest import Manifest
+from genman.store import Store, StoreBatch
 
 
 def default_dir() -> Path:
@@ -24,27 +32,89 @@ def default_dir() -> Path:
 class Built:
     toplevel: str
     closure: tuple[str, ...]  # the toplevel and every store path it references
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """The deploying genman as a store path: `name` inside directory `dir`."""
+    dir: Path
+    name: str
+
+
+def package_tree(into: Path) -> None:
+    """genman's own package as this process imports it, without bytecode, with the
+    bootloader templates inside it (a source checkout keeps them beside the package)."""
+    from genman.templating import bootloaders_dir
+
+    src = resources.files("genman")
+    if not isinstance(src, Path) or not src.is_dir():
+        raise GenmanError(f"genman is imported from {src}, not a directory: it cannot be "
+                          "shipped to the targets",
+                          hint="install genman as a package or run it from a checkout, or "
+                               "set `genman` in the inventory to the targets' own genman")
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(src, into / "genman", ignore=skip)
+    if not (into / "genman/bootloaders").is_dir():
+        shutil.copytree(Path(str(bootloaders_dir())), into / "genman/bootloaders", ignore=skip)
 
 
 class LocalStore:
     """The deployer's store. Builds run one at a time: they share the store, its hash
-    cache and the compiled templates (a build is CPU-bound Python anyway)."""
+    cache and the compiled templates (a build is CPU-bound Python anyway). With `write`
+    False (a dry run) every store name is computed and nothing is written."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, write: bool = True) -> None:
         self.layout = Layout.for_root(directory)
         self.dir = self.layout.host(self.layout.store_dir)
+        self.write = write
         self._lock = threading.Lock()
+        self._shipped: Shipped | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="genman-deploy-")
 
-    def build(self, host: Host, facts: Facts) -> Built:
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+    def shipped(self) -> Shipped:
+        """This genman as a store path (made once per deploy)."""
+        with self._lock:
+            if self._shipped is None:
+                self._shipped = self._ship()
+            return self._shipped
+
+    def _ship(self) -> Shipped:
+        from genman import __version__
+
+        tmp = Path(self._tmp.name)
+        package_tree(tmp / "pkg")
+        store = Store(self.layout, generation.hash_cache(self.layout) if self.write else None)
+        if not self.write:
+            name = store.tree_identity(tmp / "pkg", f"genman-{__version__}")
+            os.rename(tmp / "pkg", tmp / name)
+            return Shipped(tmp, name)
+        store.clean()
+        with fsutil.umask(0o022), store.batch() as batch:
+            name = batch.add_tree(tmp / "pkg", f"genman-{__version__}")
+        store.cache.save()
+        return Shipped(self.dir, name)
+
+    def build(self, host: Host, facts: Facts, genman: str | None) -> Built:
+        """`genman`: the shipped genman's store name, for the toplevel to reference."""
         with self._lock:
             prof = profile.load(host.profile, self.layout, facts.for_profile(host.vars))
-            cache = generation.hash_cache(self.layout)
+            cache = generation.hash_cache(self.layout) if self.write else None
             store = Store(self.layout, cache)
-            store.clean()
-            with fsutil.umask(0o022), store.batch() as batch:
-                toplevel = compose.add_toplevel(prof, self.layout, batch, lambda _: None)
-            cache.save()
-            if prof.compiled is not None:
-                prof.compiled.save()
-        refs = (self.dir / toplevel / "references").read_text().split()
-        return Built(toplevel, (toplevel, *refs))
+            batch = StoreBatch(store, write=self.write)
+            if self.write:
+                store.clean()
+            with fsutil.umask(0o022), batch:
+                composed = compose.compose(prof, self.layout, batch, lambda _: None,
+                                           genman=genman)
+            if self.write:
+                store.cache.save()
+                if prof.compiled is not None:
+                    prof.compiled.save()
+        refs = composed.manifest.references() | set(composed.etc_dirs)
+        if genman is not None:
+            refs.add(genman)
+        return Built(composed.toplevel, (composed.toplevel, *sorted(refs)), composed.manifest)

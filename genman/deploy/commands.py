@@ -72,10 +72,12 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
             click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
         return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
+    store = LocalStore(default_dir())
     try:
-        ctx = runner.Context(LocalStore(default_dir()), control_dir, _progress, confirm_within)
+        ctx = runner.Context(store, control_dir, _progress, confirm_within)
         results = runner.execute(plan, lambda n: runner.run_host(ctx, hosts[n], plan.action))
     finally:
+        store.close()
         shutil.rmtree(control_dir, ignore_errors=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))

@@ -69,7 +69,10 @@ def receive(layout: Layout, stream: IO[bytes]) -> list[str]:
     from genman.deploy import copy
     from genman.store import Store
 
-    with locked(layout):  # not a session: a copy changes nothing live, undoes nothing
+    from genman import storemount
+
+    # not a session: a copy changes nothing live, undoes nothing
+    with locked(layout), storemount.writable(layout):
         Store(layout).clean()  # what an earlier cut copy left
         return copy.receive(layout.host(layout.store_dir), stream)
 
