@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from genman import compose, fsutil, generation, profile
+from genman.deploy import keep as keep_mod
 from genman.deploy.facts import Facts
 from genman.deploy.hosts import Host
 from genman.errors import GenmanError
@@ -42,6 +43,13 @@ class Shipped:
     name: str
 
 
+def _copy_file(src: str, dst: str) -> None:
+    """A file's content and mode (times and owners mean nothing in the store)."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    os.chmod(dst, os.stat(src).st_mode & 0o777)
+
+
 def package_tree(into: Path) -> None:
     """genman's own package as this process imports it, without bytecode, with the
     bootloader templates inside it (a source checkout keeps them beside the package)."""
@@ -54,9 +62,10 @@ def package_tree(into: Path) -> None:
                           hint="install genman as a package or run it from a checkout, or "
                                "set `genman` in the inventory to the targets' own genman")
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(src, into / "genman", ignore=skip)
+    shutil.copytree(src, into / "genman", ignore=skip, copy_function=_copy_file)
     if not (into / "genman/bootloaders").is_dir():
-        shutil.copytree(Path(str(bootloaders_dir())), into / "genman/bootloaders", ignore=skip)
+        shutil.copytree(Path(str(bootloaders_dir())), into / "genman/bootloaders", ignore=skip,
+                        copy_function=_copy_file)
 
 
 class LocalStore:
@@ -64,16 +73,29 @@ class LocalStore:
     cache and the compiled templates (a build is CPU-bound Python anyway). With `write`
     False (a dry run) every store name is computed and nothing is written."""
 
-    def __init__(self, directory: Path, write: bool = True) -> None:
+    def __init__(self, directory: Path, write: bool = True, keep: int = keep_mod.KEEP) -> None:
+        self.directory = directory
         self.layout = Layout.for_root(directory)
         self.dir = self.layout.host(self.layout.store_dir)
         self.write = write
+        self.keep = keep  # builds per host kept by `collect`; 0: keep everything
         self._lock = threading.Lock()
         self._shipped: Shipped | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="genman-deploy-")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None  # made by shipped()
+        self._hold = keep_mod.hold(directory) if write else None
 
     def close(self) -> None:
-        self._tmp.cleanup()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
+
+    def collect(self) -> keep_mod.Collected | None:
+        """Drop what no host's last `keep` builds need (None: nothing to collect)."""
+        if self._hold is None or self.keep == 0:
+            return None
+        return keep_mod.collect(self.directory, Store(self.layout), self.keep, self._hold)
 
     def shipped(self) -> Shipped:
         """This genman as a store path (made once per deploy)."""
@@ -85,6 +107,7 @@ class LocalStore:
     def _ship(self) -> Shipped:
         from genman import __version__
 
+        self._tmp = tempfile.TemporaryDirectory(prefix="genman-deploy-")
         tmp = Path(self._tmp.name)
         package_tree(tmp / "pkg")
         store = Store(self.layout, generation.hash_cache(self.layout) if self.write else None)
@@ -114,6 +137,7 @@ class LocalStore:
                 store.cache.save()
                 if prof.compiled is not None:
                     prof.compiled.save()
+                keep_mod.record(self.directory, host.name, composed.toplevel, self.keep)
         refs = composed.manifest.references() | set(composed.etc_dirs)
         if genman is not None:
             refs.add(genman)

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import click
 
+from typing import TYPE_CHECKING
+
 from genman.context import Options
 from genman.layout import Layout
+
+if TYPE_CHECKING:
+    from genman.deploy import keep as keep_mod
 
 EXIT_SOME_FAILED = 6
 
@@ -40,10 +45,13 @@ def _progress(host: str, what: str) -> None:
 @click.option("--confirm-within", metavar="DURATION", default="2m", show_default=True,
               help="With --switch, where the target's genman has the confirmed switch: a "
                    "host that deploy cannot confirm within DURATION reverts by itself.")
+@click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True,
+              metavar="N", help="The local store keeps what the last N builds of each host "
+                                "need; the rest goes after the deploy (0: keep everything).")
 @click.option("--dry-run", is_flag=True, help="Print the rollout plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | None, canary: int,
-           action: str, confirm_within: str, dry_run: bool, as_json: bool) -> int:
+           action: str, confirm_within: str, keep: int, dry_run: bool, as_json: bool) -> int:
     """Build every host's generation here and switch the hosts to it over SSH.
 
     Each host: facts (one round trip), build with its vars and facts, copy only the store
@@ -55,7 +63,8 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     Examples:
       genman deploy -i hosts.toml
       genman deploy -i inventory.ini --hosts edge --canary 1 --max-fail 10%
-      genman deploy --dry-run
+      genman deploy --dry-run --json
+      genman deploy --keep 5      # the local store keeps 5 builds per host
     """
     from genman.deploy import inventory as inventory_mod
     from genman.deploy import report, rollout, runner
@@ -72,10 +81,11 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
             click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
         return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
-    store = LocalStore(default_dir())
+    store = LocalStore(default_dir(), keep=keep)
     try:
         ctx = runner.Context(store, control_dir, _progress, confirm_within)
         results = runner.execute(plan, lambda n: runner.run_host(ctx, hosts[n], plan.action))
+        _collected(store.collect())
     finally:
         store.close()
         shutil.rmtree(control_dir, ignore_errors=True)
@@ -84,6 +94,14 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     else:
         click.echo(report.table(results), nl=False)
     return 0 if all(r.outcome.ok for r in results) else EXIT_SOME_FAILED
+
+
+def _collected(c: keep_mod.Collected | None) -> None:
+    if c is not None and c.skipped:
+        click.echo("local store: another deploy is using it; nothing removed", err=True)
+    elif c is not None and c.removed:
+        click.echo(f"local store: removed {c.removed} store paths no recent build needs "
+                   f"({c.freed / 1e6:.1f} MB)", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
