@@ -8,10 +8,9 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-
-from typing import TYPE_CHECKING
 
 from genman.context import Options
 from genman.layout import Layout
@@ -48,7 +47,9 @@ def _progress(host: str, what: str) -> None:
 @click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True,
               metavar="N", help="The local store keeps what the last N builds of each host "
                                 "need; the rest goes after the deploy (0: keep everything).")
-@click.option("--dry-run", is_flag=True, help="Print the rollout plan; change nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Print the rollout and each host's own plan (what its `switch --dry-run` "
+                   "would print); change nothing, here or on the hosts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | None, canary: int,
            action: str, confirm_within: str, keep: int, dry_run: bool, as_json: bool) -> int:
@@ -74,16 +75,17 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     hosts = {h.name: h for h in inv.select(pattern)}
     plan = rollout.plan(tuple(hosts), rollout.Action(action), limit=limit, canary=canary,
                         max_fail=max_fail)
-    if dry_run:
-        if as_json:
-            click.echo(json.dumps(plan.to_dict(), indent=2))
-        else:
-            click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
-        return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
-    store = LocalStore(default_dir(), keep=keep)
+    store = LocalStore(default_dir(), write=not dry_run, keep=keep)
     try:
         ctx = runner.Context(store, control_dir, _progress, confirm_within)
+        if dry_run:
+            from genman.deploy import dryrun
+
+            plans = dryrun.run(ctx, plan, hosts)
+            out = dryrun.to_json(plan, plans) if as_json else dryrun.text(plan, plans)
+            click.echo(out.rstrip("\n"))
+            return 0 if all(p.ok for p in plans) else EXIT_SOME_FAILED
         results = runner.execute(plan, lambda n: runner.run_host(ctx, hosts[n], plan.action))
         _collected(store.collect())
     finally:
@@ -172,3 +174,15 @@ def remote_activate(toplevel: str, mode: str, confirm_within: str | None) -> Non
     answer = target.activate(opts, toplevel, mode, confirm_within,
                              lambda m: click.echo(f"genman: {m}", err=True))
     click.echo(target.dump(answer))
+
+
+@remote.command("plan")
+@click.argument("toplevel")
+@click.option("--mode", type=click.Choice(["switch", "boot", "test"]), required=True)
+@click.option("--confirm-within", metavar="DURATION")
+def remote_plan(toplevel: str, mode: str, confirm_within: str | None) -> None:
+    """The dry run of TOPLEVEL, whose manifest.json comes on stdin; changes nothing."""
+    from genman.deploy import target
+
+    click.echo(target.dump(target.plan(_opts(), toplevel, sys.stdin.read(), mode,
+                                       confirm_within)))

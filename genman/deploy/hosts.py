@@ -11,7 +11,6 @@ from typing import Any
 from genman.errors import GenmanError
 
 
-
 @dataclass(frozen=True)
 class Host:
     name: str

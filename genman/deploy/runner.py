@@ -47,7 +47,7 @@ class Context:
     confirm_within: str = CONFIRM_WITHIN  # a host not confirmed by then reverts by itself
 
 
-def _unchanged(action: Action, f: facts_mod.Facts, toplevel: str) -> bool:
+def unchanged(action: Action, f: facts_mod.Facts, toplevel: str) -> bool:
     active = f.active_toplevel == toplevel
     default = f.default_toplevel == toplevel
     return {Action.SWITCH: active and default, Action.BOOT: default,
@@ -109,7 +109,8 @@ def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
 def connect(ctx: Context, host: Host) -> Connection:
     """The host's connection: with the shipped genman unless the inventory names one."""
     return Connection(host, ctx.control_dir,
-                      None if host.genman is not None else ctx.store.shipped().name)
+                      None if host.genman is not None else ctx.store.shipped().name,
+                      dry=not ctx.store.write)
 
 
 def gather(ctx: Context, conn: Connection) -> tuple[facts_mod.Facts, bool]:
@@ -137,7 +138,7 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
         old = f.default if action is Action.BOOT else f.active
         ctx.say(host.name, "building")
         built = ctx.store.build(host, f, conn.shipped)
-        if _unchanged(action, f, built.toplevel):
+        if unchanged(action, f, built.toplevel):
             return result(Outcome.UNCHANGED, old)
         copied = _copy(ctx, conn, built.closure)
         # A confirmed switch needs a live generation to go back to: not on a first deploy.
@@ -149,8 +150,12 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
     except GenmanError as e:
         return result(Outcome.FAILED, detail=e.message)
     finally:
-        with contextlib.suppress(GenmanError):
-            conn.close()
+        close(conn)
+
+
+def close(conn: Connection) -> None:
+    with contextlib.suppress(GenmanError):
+        conn.close()
 
 
 def execute(rollout: Rollout, run_one: Callable[[str], HostResult]) -> list[HostResult]:

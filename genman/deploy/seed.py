@@ -6,6 +6,7 @@ genman the deploy shipped (a store path, see build.shipped_genman) with PYTHONPA
 path. MODE:
 
     facts ROOT STORE NAME     genman's facts, or a SEED_MARKER line: what is missing
+    dryfacts ROOT STORE NAME  the same, writing no bytecode cache (a dry run)
     ship ROOT STORE NAME      stdin: a copy stream (copy.pack) holding only the genman path;
                               the genman in it receives itself into the store (unpacked in a
                               temporary directory first), then answers facts
@@ -66,9 +67,9 @@ def _missing() -> dict[str, object] | None:
     return {"missing": missing} if missing else None
 
 
-def _exec(root: str, path: str, args: list[str]) -> NoReturn:
+def _exec(root: str, path: str, args: list[str], cache: bool = True) -> NoReturn:
     os.execve(sys.executable, [sys.executable, "-m", "genman", "--root", root, *args],
-              {**os.environ, **genman_env(root, path)})
+              {**os.environ, **genman_env(root, path, cache)})
 
 
 def _unpack(data: bytes, into: str) -> None:
@@ -98,10 +99,10 @@ def main(argv: list[str]) -> int:
     if missing is not None:
         return _say(missing)
     path = os.path.join(store, name)
-    if mode == "facts":
+    if mode in ("facts", "dryfacts"):
         if not os.path.isdir(path):
             return _say({"ship": True})
-        _exec(root, path, ["remote", "facts"])
+        _exec(root, path, ["remote", "facts"], cache=mode == "facts")
     data = sys.stdin.buffer.read()
     if mode == "ship":
         code = _run_unpacked(root, name, data, ["remote", "receive"], data)

@@ -39,6 +39,7 @@ class Connection:
     host: Host
     control_dir: Path  # sockets of this deploy's shared connections
     shipped: str | None = None  # the shipped genman's store name; None: the target's own
+    dry: bool = False  # a dry run: the shipped genman writes no bytecode cache either
 
     def _control(self) -> tuple[str, ...]:
         return ("-o", "ControlMaster=auto", "-o", f"ControlPath={self.control_dir}/%C",
@@ -67,7 +68,7 @@ class Connection:
         h = self.host
         if self.shipped is None:
             return [*shlex.split(h.genman or "genman"), "--root", h.root, *args]
-        env = seed.genman_env(h.root, f"{self.store()}/{self.shipped}")
+        env = seed.genman_env(h.root, f"{self.store()}/{self.shipped}", cache=not self.dry)
         return ["env", *(f"{k}={v}" for k, v in sorted(env.items())), *shlex.split(h.python),
                 "-m", "genman", "--root", h.root, *args]
 
@@ -76,6 +77,8 @@ class Connection:
         if self.shipped is None:
             raise GenmanError("the seed runs only where deploy ships genman")
         source = Path(seed.__file__).read_text()
+        if self.dry and mode == "facts":
+            mode = "dryfacts"
         return [*shlex.split(self.host.python), "-c", source, mode, self.host.root,
                 self.store(), self.shipped, *args]
 

@@ -98,14 +98,21 @@ def dry_run_health(opts: Options, profile_file: Path | None, number: int | None,
     else:
         raise GenmanError("a dry run needs a profile or a generation number",
                           hint="give `genman switch` a profile or `switch-generation` a number")
+    for line in health_lines(health, within_text):
+        echo(line)
+
+
+def health_lines(health: HealthConfig | None, within_text: str | None) -> list[str]:
+    """What a dry run says about the tries and checks, below the plan."""
     if health is None and within_text is None:
-        return  # nothing about health to say: the plan is all there is
-    for line in (health or HealthConfig()).describe():
-        echo(f"  {line}")
+        return []  # nothing about health to say: the plan is all there is
+    lines = [f"  {line}" for line in (health or HealthConfig()).describe()]
     if within_text is not None:
-        echo(f"  confirm: the boot default stays; required checks run after activation, "
-             f"then `genman confirm` must come within {show_duration(_within(within_text))} "
-             "or the previous generation is activated again (exit 5)")
+        lines.append(f"  confirm: the boot default stays; required checks run after "
+                     f"activation, then `genman confirm` must come within "
+                     f"{show_duration(_within(within_text))} or the previous generation is "
+                     "activated again (exit 5)")
+    return lines
 
 
 def confirm_command(opts: Options, flags: Any, say: Say, echo: Echo) -> int:
