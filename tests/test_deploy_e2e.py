@@ -272,7 +272,53 @@ def test_dry_run_matches_the_targets_own_switch_dry_run(net: Net) -> None:
     assert any("TOPLEVEL" in toplevel.sub("TOPLEVEL", x) for x in deployed)
 
 
-def test_a_target_without_genman_gets_one_clear_line(net: Net) -> None:
+def test_deploy_brings_genman_and_names_what_a_target_lacks(net: Net) -> None:
+    inv = write_fleet(net)
+    # ams1's python3 lacks pyudev and yaml (a directory first on its path hides them);
+    # lon1 has no python3 at all
+    blocker = net.tmp / "blocker"
+    for module in ("yaml", "pyudev"):
+        (blocker / module).mkdir(parents=True)
+        (blocker / module / "__init__.py").write_text("raise ImportError('not here')\n")
+    wrapper = net.tmp / "python3-lacking"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={blocker} exec {PYTHON} "$@"\n')
+    wrapper.chmod(0o755)
+    plain = inv.read_text()
+    inv.write_text(plain.replace("[hosts.ams1]\n", f'[hosts.ams1]\npython = "{wrapper}"\n')
+                   .replace("[hosts.lon1]\n", '[hosts.lon1]\npython = "/opt/nowhere/python3"\n'))
+    code, rows, err = deploy(net, inv)
+    assert code == 6, err
+    res = by_host(rows)
+    assert res["ams1"]["result"] == "failed"
+    assert res["ams1"]["detail"] == ("facts: the target's python3 lacks pyudev, yaml: "
+                                     "apt-get install python3-pyudev python3-yaml")
+    assert res["lon1"]["result"] == "failed"
+    assert res["lon1"]["detail"] == (
+        "facts: python3 is not installed on the target: apt-get install python3 python3-click "
+        "python3-jinja2 python3-psutil python3-pyudev python3-yaml")
+    assert res["fra1"]["result"] == "switched"
+    for t in net.targets[1:]:
+        assert not (t.root / "var/lib/genman").exists()
+    # fra1 has no genman of its own: it runs the one the deploy brought, a store path its
+    # generation references
+    assert sh(PYTHON, "-c", "import genman", cwd="/", check=False).returncode != 0
+    fra1 = net.targets[0].root / "var/lib/genman"
+    shipped = [p.name for p in (fra1 / "store").iterdir() if p.name.endswith("-genman-0.1.0")]
+    assert len(shipped) == 1
+    toplevel = fra1 / "store" / os.path.basename(os.readlink(fra1 / "generations/1"))
+    assert shipped[0] in (toplevel / "references").read_text().split()
+    assert os.readlink(toplevel / "genman") == f"/var/lib/genman/store/{shipped[0]}"
+    assert "fra1: shipping genman-0.1.0" in err
+
+    # once the dependencies are there, the next deploy ships genman and switches
+    inv.write_text(plain)
+    code, rows, err = deploy(net, inv, "--hosts", "ams1,lon1")
+    assert code == 0, json.dumps(rows) + err
+    assert [r["result"] for r in rows] == ["switched", "switched"]
+    assert "ams1: shipping genman-0.1.0" in err
+
+
+def test_a_target_genman_named_in_the_inventory_is_used_as_it_is(net: Net) -> None:
     inv = write_fleet(net)
     inv.write_text(inv.read_text().replace(
         "[hosts.lon1]\n", '[hosts.lon1]\ngenman = "/opt/nowhere/genman"\n'))

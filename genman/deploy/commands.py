@@ -50,9 +50,13 @@ def _progress(host: str, what: str) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Print the rollout and each host's own plan (what its `switch --dry-run` "
                    "would print); change nothing, here or on the hosts.")
+@click.option("--offline", is_flag=True,
+              help="With --dry-run: only the rollout and how each host is reached; no host "
+                   "is contacted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | None, canary: int,
-           action: str, confirm_within: str, keep: int, dry_run: bool, as_json: bool) -> int:
+           action: str, confirm_within: str, keep: int, dry_run: bool, offline: bool,
+           as_json: bool) -> int:
     """Build every host's generation here and switch the hosts to it over SSH.
 
     Each host: facts (one round trip), build with its vars and facts, copy only the store
@@ -65,6 +69,7 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
       genman deploy -i hosts.toml
       genman deploy -i inventory.ini --hosts edge --canary 1 --max-fail 10%
       genman deploy --dry-run --json
+      genman deploy --dry-run --offline
       genman deploy --keep 5      # the local store keeps 5 builds per host
     """
     from genman.deploy import inventory as inventory_mod
@@ -75,6 +80,14 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     hosts = {h.name: h for h in inv.select(pattern)}
     plan = rollout.plan(tuple(hosts), rollout.Action(action), limit=limit, canary=canary,
                         max_fail=max_fail)
+    if offline:
+        if not dry_run:
+            raise click.UsageError("--offline needs --dry-run")
+        if as_json:
+            click.echo(json.dumps(plan.to_dict(), indent=2))
+        else:
+            click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
+        return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
     store = LocalStore(default_dir(), write=not dry_run, keep=keep)
     try:

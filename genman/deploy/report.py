@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from genman.deploy.hosts import Host
 from genman.deploy.runner import HostResult
 
 
@@ -24,3 +25,15 @@ def table(results: list[HostResult]) -> str:
     counts = Counter(r.outcome.value for r in results)
     lines.append(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     return "\n".join(lines) + "\n"
+
+
+def hosts_text(hosts: list[Host]) -> list[str]:
+    """What --dry-run says about each host: how it is reached, what it gets."""
+    lines = []
+    for h in hosts:
+        where = f"{h.ssh_user + '@' if h.ssh_user else ''}{h.address}"
+        where += f":{h.port}" if h.port else ""
+        lines.append(f"{h.name}: {where}, root {h.root}, profile {h.profile}")
+        if h.vars:  # names only: an inventory's vars may hold secrets
+            lines.append("  vars: " + ", ".join(sorted(h.vars)))
+    return lines
