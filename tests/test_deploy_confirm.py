@@ -4,6 +4,7 @@ generation fails its checks, reverts by itself while the others switch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fleet import GENMAN, NAMES, by_host, deploy, env, etc, started, write_fleet
-from tests.sshnet import Net
+from tests.sshnet import Net, sh
 
 
 @pytest.fixture
@@ -119,3 +120,66 @@ def test_failed_health_check_reverts_that_host_only(fleet: Net) -> None:
     assert os.readlink(lon1 / "run/genman/active").endswith("/1")
     assert etc(net, "lon1", "motd") == f"AS{4225470000 + 3}\n"
     assert NAMES[2] == "lon1"
+
+
+def kill_sshd(net: Net, i: int) -> None:
+    """Cut every ssh connection to target i, and take no new one: its sshd processes (the
+    listener and each session's) go, what the sessions started carries on."""
+    t = net.targets[i]
+    for pid in sh("ip", "netns", "pids", t.netns, check=False).stdout.split():
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "sshd":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), 9)
+    if t.sshd is not None:
+        t.sshd.wait(timeout=10)
+        t.sshd = None
+
+
+def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
+    net = fleet
+    inv = write_fleet(net)
+    assert deploy(net, inv)[0] == 0
+    d = net.tmp / "fleet"
+    # ams1's new generation takes a few seconds to check: the cut lands inside activation
+    (d / "slow.toml").write_text(
+        'imports = ["profile.toml"]\n[health.checks.settle]\ncommand = ["sleep", "4"]\n')
+    inv.write_text(inv.read_text().replace('[hosts.ams1]\n',
+                                           '[hosts.ams1]\nprofile = "slow.toml"\n'))
+    bump(net, 1)
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
+                             "--json", "--confirm-within", "10s"], env=env(net), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = ""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + WAIT
+    for line in proc.stderr:
+        seen += line
+        if line.startswith("ams1: activating"):
+            time.sleep(1.5)
+            kill_sshd(net, 1)
+            break
+        assert time.monotonic() < deadline, seen
+    out, rest = proc.communicate(timeout=300)
+    assert proc.returncode == 6, seen + rest
+    res = by_host(json.loads(out))
+    assert res["ams1"]["result"] == "reverted", res["ams1"]
+    assert "connection broke during activation" in str(res["ams1"]["detail"])
+    assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched"
+    # ams1 was never confirmed: it is back on generation 1 by itself, and 1 stays the default
+    ams1 = net.targets[1].root
+    deadline = time.monotonic() + WAIT
+    while not os.readlink(ams1 / "run/genman/active").endswith("/1"):
+        assert time.monotonic() < deadline, os.readlink(ams1 / "run/genman/active")
+        time.sleep(0.2)
+    assert default_of(ams1).endswith("/1")
+    assert etc(net, "ams1", "motd") == "AS4225470002\n"
+    # it had got as far as generation 2, and that one is marked as reverted
+    assert (ams1 / "var/lib/genman/generations/2").is_symlink()
+    state = json.loads((ams1 / "var/lib/genman/health/state/2.json").read_text())
+    assert state["state"] == "failed", state
+    for t in (net.targets[0], net.targets[2]):
+        assert default_of(t.root).endswith("/2")

@@ -83,7 +83,15 @@ def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
     args = ["remote", "activate", toplevel, "--mode", action.value]
     if confirm:
         args += ["--confirm-within", ctx.confirm_within]
-    result = conn.run(conn.genman(*args), what="activate", timeout=1800)
+    try:
+        result = conn.run(conn.genman(*args), what="activate", timeout=1800)
+    except Unreachable as e:
+        if not confirm:
+            raise
+        # Nobody can confirm what this connection started: the target goes back by itself.
+        return Outcome.REVERTED, None, (f"the connection broke during activation "
+                                        f"({e.message}); unconfirmed, the host goes back "
+                                        f"to its generation by itself")
     try:
         answer = json.loads(result.stdout)
     except ValueError:
