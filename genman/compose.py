@@ -13,6 +13,7 @@ The toplevel holds:
     summary.json      the few fields list-generations shows
     references        store names this generation needs, one per line (for gc)
     genman            -> the genman that built it, where `genman deploy` shipped it
+    sw/bin/genman     -> a command running that genman (deploy's targets need no other)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +178,7 @@ def etc_tree(
 
 def _populate(
     layout: Layout, manifest: Manifest, scripts: dict[str, str],
-    etc_links: dict[str, str], etc_dirs: set[str], genman: str | None = None,
+    etc_links: dict[str, str], etc_dirs: set[str], extra: Mapping[str, str],
 ) -> Callable[[Path], None]:
     store = str(layout.store_dir)
 
@@ -212,9 +213,10 @@ def _populate(
         _write(dest / "manifest.json", manifest.to_json())
         _write(dest / "summary.json", json.dumps(manifest.summary()) + "\n")
         refs = manifest.references() | etc_dirs
-        if genman is not None:
-            link("genman", f"{store}/{genman}")
-            refs.add(genman)
+        for rel, name in sorted(extra.items()):
+            if not os.path.lexists(f"{base}/{rel}"):  # a package's own command wins
+                link(rel, f"{store}/{name}")
+            refs.add(name)
         _write(dest / "references", "".join(f"{r}\n" for r in sorted(refs)))
 
     return populate
@@ -227,10 +229,11 @@ def _write(path: Path, text: str, mode: int = 0o444) -> None:
         os.fchmod(f.fileno(), mode)
 
 
-def toplevel_key(manifest: Manifest, scripts: dict[str, str], genman: str | None = None) -> str:
+def toplevel_key(manifest: Manifest, scripts: dict[str, str],
+                 extra: Mapping[str, str] | None = None) -> str:
     parts: dict[str, Any] = {"manifest": manifest.to_dict(), "scripts": scripts}
-    if genman is not None:  # absent otherwise: generations built in place hash as before
-        parts["genman"] = genman
+    if extra:  # absent otherwise: generations built in place hash as before
+        parts["extra"] = dict(sorted(extra.items()))
     blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -243,17 +246,18 @@ class Composed:
 
 
 def compose(profile: Profile, layout: Layout, batch: StoreBatch,
-            progress: Progress, genman: str | None = None) -> Composed:
+            progress: Progress, extra: Mapping[str, str] | None = None) -> Composed:
     """Every store path of a generation, added through `batch` (which may not write).
-    `genman`: the store name of a shipped genman the toplevel references (deploy)."""
+    `extra`: more links of the toplevel (path -> store name), referenced like the rest:
+    deploy's shipped genman and its command."""
     from genman import bootscripts
 
     manifest = make_manifest(profile, layout, batch, progress)
     scripts = bootscripts.render(manifest)
     etc_links, etc_dirs = etc_tree(batch, layout, manifest)
     toplevel = batch.add_generated(
-        toplevel_key(manifest, scripts, genman), f"genman-{profile.hostname}",
-        _populate(layout, manifest, scripts, etc_links, etc_dirs, genman))
+        toplevel_key(manifest, scripts, extra), f"genman-{profile.hostname}",
+        _populate(layout, manifest, scripts, etc_links, etc_dirs, extra or {}))
     return Composed(manifest, toplevel, frozenset(etc_dirs))
 
 

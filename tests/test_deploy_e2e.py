@@ -311,6 +311,16 @@ def test_deploy_brings_genman_and_names_what_a_target_lacks(net: Net) -> None:
     assert shipped[0] in (toplevel / "references").read_text().split()
     assert os.readlink(toplevel / "genman") == f"/var/lib/genman/store/{shipped[0]}"
     assert "fra1: shipping genman-0.1.0" in err
+    # and `genman` on its PATH (the active generation's sw/bin) runs that one
+    wrapper = fra1 / "store" / os.path.basename(os.readlink(toplevel / "sw/bin/genman"))
+    text = wrapper.read_text()
+    assert f"PYTHONPATH=/var/lib/genman/store/{shipped[0]} " in text
+    root = net.targets[0].root
+    here = text.replace("/var/lib/", f"{root}/var/lib/").replace("/var/cache/",
+                                                                 f"{root}/var/cache/")
+    r = sh("sh", "-c", here, "genman", "--root", str(root), "list-generations",
+           env=plain_env, cwd="/", check=False)
+    assert r.returncode == 0 and r.stdout.splitlines()[1].split()[0] == "1", r.stdout + r.stderr
 
     # once the dependencies are there, the next deploy ships genman and switches
     inv.write_text(plain)

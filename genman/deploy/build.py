@@ -68,6 +68,16 @@ def package_tree(into: Path) -> None:
                         copy_function=_copy_file)
 
 
+def command(genman: str, python: str) -> str:
+    """`genman` on the target's PATH (the active generation's sw/bin): the shipped one."""
+    from genman.deploy import seed
+
+    env = seed.genman_env("/", str(Layout.store_dir / genman))
+    return ("#!/bin/sh\n# genman as `genman deploy` brought it: a store path of this "
+            "generation.\nexec env " + " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+            + f' {python} -m genman "$@"\n')
+
+
 class LocalStore:
     """The deployer's store. Builds run one at a time: they share the store, its hash
     cache and the compiled templates (a build is CPU-bound Python anyway). With `write`
@@ -131,14 +141,15 @@ class LocalStore:
             if self.write:
                 store.clean()
             with fsutil.umask(0o022), batch:
-                composed = compose.compose(prof, self.layout, batch, lambda _: None,
-                                           genman=genman)
+                extra = {} if genman is None else {
+                    "genman": genman,
+                    "sw/bin/genman": batch.add_bytes(command(genman, host.python).encode(),
+                                                     "genman", 0o555)}
+                composed = compose.compose(prof, self.layout, batch, lambda _: None, extra)
             if self.write:
                 store.cache.save()
                 if prof.compiled is not None:
                     prof.compiled.save()
                 keep_mod.record(self.directory, host.name, composed.toplevel, self.keep)
-        refs = composed.manifest.references() | set(composed.etc_dirs)
-        if genman is not None:
-            refs.add(genman)
+        refs = composed.manifest.references() | set(composed.etc_dirs) | set(extra.values())
         return Built(composed.toplevel, (composed.toplevel, *sorted(refs)), composed.manifest)
