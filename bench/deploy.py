@@ -27,7 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from tests.sshnet import Net, make_net, sh  # noqa: E402
 
-GENMAN = str(Path(sys.executable).with_name("genman"))
+GENMAN = [sys.executable, "-m", "genman"]  # this checkout's genman, shipped to the targets
+PYTHON = "/usr/bin/python3"  # the targets' interpreter: Debian's, with genman's dependencies
 HOSTS = 10
 TEMPLATE = ("router id {{ ltnet_prefix_v4 }}.1;\n"
             "protocol ospf { area 0 { interface \"eth0\" { cost {{ ospf_cost }}; }; }; }\n")
@@ -42,7 +43,7 @@ def write(net: Net, d: Path, cost: int) -> None:
         '[etc.motd]\ntext = "AS{{ 4225470000 + ltnet_index }}\\n"\n')
     opts = net.ssh_options()
     toml = [f'[defaults]\nssh_user = "root"\nssh_options = {json.dumps(opts)}\n'
-            f'genman = "{GENMAN}"\n', f"[groups.edge]\nvars = {{ ospf_cost = {cost} }}\n"]
+            f'python = "{PYTHON}"\n', f"[groups.edge]\nvars = {{ ospf_cost = {cost} }}\n"]
     ini = ["[edge]"]
     for i, t in enumerate(net.targets, 1):
         toml.append(f'[hosts.{t.name}]\naddress = "{t.address}"\ngroups = ["edge"]\n'
@@ -94,8 +95,9 @@ def main() -> int:
         env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"), "ANSIBLE_HOME": str(home),
                "ANSIBLE_LOCAL_TEMP": str(home / "tmp"), "HOME": str(home),
                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
-               "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1"}
-        genman = [GENMAN, "deploy", "-i", str(d / "hosts.toml"), "--limit", str(HOSTS)]
+               "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_NOCOLOR": "1",
+               "PYTHONPATH": str(REPO)}
+        genman = [*GENMAN, "deploy", "-i", str(d / "hosts.toml"), "--limit", str(HOSTS)]
         ansible = ["ansible-playbook", "-i", str(d / "inventory.ini"), "-f", str(HOSTS),
                    str(d / "play.yml")]
         write(net, d, 10)  # first deploy of both: not measured

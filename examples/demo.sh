@@ -143,8 +143,8 @@ echo "exit code: $rc"
 g switch --backup "$profile"
 for f in "$root"/etc/motd*; do echo "  ${f#"$root"}"; done
 
-step "a fleet: what genman deploy would do with examples/hosts.toml (--dry-run: no host is contacted)"
-(cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run)
+step "a fleet: how genman deploy would roll out examples/hosts.toml (--dry-run --offline: no host is contacted; without --offline each host prints its own plan)"
+(cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run --offline)
 
 echo
 echo "sandbox left in $work (remove it with: rm -rf $work)"

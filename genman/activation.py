@@ -25,6 +25,7 @@ from genman.etcwants import copy_sources, touched_paths
 from genman.execute import Outcome
 from genman.generation import BuildResult
 from genman.layout import Layout
+from genman.manifest import Manifest
 from genman.plan import (
     KEEP,
     Keep,
@@ -188,6 +189,21 @@ def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
                         mode.value, built)
         result.built = built.new
         return result
+
+
+def plan_received(opts: Options, toplevel: str, manifest: Manifest, mode: Mode) -> Result:
+    """`switch --dry-run` for a generation built elsewhere (deploy) and not in the store:
+    the number it would get and the plan, nothing written."""
+    from genman.bootloader.entries import boot_of
+
+    layout = opts.layout
+    number = generation.number_for(layout, toplevel)[0]
+    target = Target(number, toplevel, manifest)
+    pending = None
+    if number not in generation.generation_numbers(layout):
+        boot = boot_of(layout, number, toplevel, manifest, datetime.now(UTC))
+        pending = Pending(number, boot, {})
+    return Result(number, _plan(opts, target, mode, Flags(), pending)[1])
 
 
 def switch_generation(opts: Options, number: int, progress: Progress,

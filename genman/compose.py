@@ -12,6 +12,8 @@ The toplevel holds:
     manifest.json     everything list-generations, diff and activation read
     summary.json      the few fields list-generations shows
     references        store names this generation needs, one per line (for gc)
+    genman            -> the genman that built it, where `genman deploy` shipped it
+    sw/bin/genman     -> a command running that genman (deploy's targets need no other)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,7 +202,7 @@ def etc_tree(
 
 def _populate(
     layout: Layout, manifest: Manifest, scripts: dict[str, str],
-    etc_links: dict[str, str], etc_dirs: set[str],
+    etc_links: dict[str, str], etc_dirs: set[str], extra: Mapping[str, str],
 ) -> Callable[[Path], None]:
     store = str(layout.store_dir)
 
@@ -235,6 +237,10 @@ def _populate(
         _write(dest / "manifest.json", manifest.to_json())
         _write(dest / "summary.json", json.dumps(manifest.summary()) + "\n")
         refs = manifest.references() | etc_dirs
+        for rel, name in sorted(extra.items()):
+            if not os.path.lexists(f"{base}/{rel}"):  # a package's own command wins
+                link(rel, f"{store}/{name}")
+            refs.add(name)
         _write(dest / "references", "".join(f"{r}\n" for r in sorted(refs)))
 
     return populate
@@ -247,8 +253,12 @@ def _write(path: Path, text: str, mode: int = 0o444) -> None:
         os.fchmod(f.fileno(), mode)
 
 
-def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
-    blob = json.dumps({"manifest": manifest.to_dict(), "scripts": scripts}, sort_keys=True)
+def toplevel_key(manifest: Manifest, scripts: dict[str, str],
+                 extra: Mapping[str, str] | None = None) -> str:
+    parts: dict[str, Any] = {"manifest": manifest.to_dict(), "scripts": scripts}
+    if extra:  # absent otherwise: generations built in place hash as before
+        parts["extra"] = dict(sorted(extra.items()))
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -256,20 +266,24 @@ def toplevel_key(manifest: Manifest, scripts: dict[str, str]) -> str:
 class Composed:
     manifest: Manifest
     toplevel: str  # store name
+    etc_dirs: frozenset[str] = frozenset()  # the /etc tree's directory store paths
 
 
 def compose(profile: Profile, layout: Layout, batch: StoreBatch,
-            progress: Progress, keeper: Keeper | None = None) -> Composed:
-    """Every store path of a generation, added through `batch` (which may not write)."""
+            progress: Progress, keeper: Keeper | None = None,
+            extra: Mapping[str, str] | None = None) -> Composed:
+    """Every store path of a generation, added through `batch` (which may not write).
+    `extra`: more links of the toplevel (path -> store name), referenced like the rest:
+    deploy's shipped genman and its command."""
     from genman import bootscripts
 
     manifest = make_manifest(profile, layout, batch, progress, keeper)
     scripts = bootscripts.render(manifest)
     etc_links, etc_dirs = etc_tree(batch, layout, manifest)
     toplevel = batch.add_generated(
-        toplevel_key(manifest, scripts), f"genman-{profile.hostname}",
-        _populate(layout, manifest, scripts, etc_links, etc_dirs))
-    return Composed(manifest, toplevel)
+        toplevel_key(manifest, scripts, extra), f"genman-{profile.hostname}",
+        _populate(layout, manifest, scripts, etc_links, etc_dirs, extra or {}))
+    return Composed(manifest, toplevel, frozenset(etc_dirs))
 
 
 def add_toplevel(profile: Profile, layout: Layout, batch: StoreBatch,

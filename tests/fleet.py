@@ -12,8 +12,18 @@ from pathlib import Path, PurePosixPath
 from genman.profile import resolve_in_root
 from tests.sshnet import Net, make_net, sh
 
-GENMAN = str(Path(sys.executable).with_name("genman"))
+REPO = Path(__file__).resolve().parent.parent
+# The deployer: this checkout's genman (the one it ships to the targets).
+GENMAN = (sys.executable, "-m", "genman")
+# The targets' interpreter: Debian's, with genman's dependencies from Debian packages and
+# no genman (whatever `python3` root's shell finds here may be another one).
+PYTHON = "/usr/bin/python3"
 NAMES = ["fra1", "ams1", "lon1"]
+
+
+def env(net: Net) -> dict[str, str]:
+    """The deployer's environment: its own cache, this checkout first on the path."""
+    return {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache"), "PYTHONPATH": str(REPO)}
 
 
 def started(tmp: Path, names: list[str]) -> Iterator[Net]:
@@ -39,7 +49,7 @@ def write_fleet(net: Net, extra: str = "") -> Path:
         '[etc.motd]\ntext = "AS{{ 4225470000 + ltnet_index }}\\n"\n'
         '[etc.issue]\ntext = "Debian GNU/Linux\\n"\n')
     opts = json.dumps(net.ssh_options())
-    lines = [f"[defaults]\nssh_user = \"root\"\nssh_options = {opts}\ngenman = \"{GENMAN}\"\n",
+    lines = [f"[defaults]\nssh_user = \"root\"\nssh_options = {opts}\npython = \"{PYTHON}\"\n",
              "[groups.edge]\nvars = { ospf_cost = 10 }\n"]
     for i, t in enumerate(net.targets, 1):
         lines.append(f'[hosts.{t.name}]\naddress = "{t.address}"\ngroups = ["edge"]\n'
@@ -50,9 +60,8 @@ def write_fleet(net: Net, extra: str = "") -> Path:
 
 
 def deploy(net: Net, inventory: Path, *args: str) -> tuple[int, list[dict[str, object]], str]:
-    env = {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")}
-    r = sh(GENMAN, "deploy", "-i", str(inventory), "--json", *args, netns=net.hub,
-           check=False, env=env, timeout=300)
+    r = sh(*GENMAN, "deploy", "-i", str(inventory), "--json", *args, netns=net.hub,
+           check=False, env=env(net), timeout=300)
     try:
         rows = json.loads(r.stdout)
     except ValueError:

@@ -4,6 +4,7 @@ generation fails its checks, reverts by itself while the others switch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fleet import GENMAN, NAMES, by_host, deploy, etc, started, write_fleet
-from tests.sshnet import Net
+from tests.fleet import GENMAN, NAMES, by_host, deploy, env, etc, started, write_fleet
+from tests.sshnet import Net, sh
 
 
 @pytest.fixture
@@ -62,9 +63,8 @@ def test_host_unreachable_for_the_confirm_reverts_by_itself(fleet: Net) -> None:
     inv = write_fleet(net)
     assert deploy(net, inv)[0] == 0
     bump(net, 1)
-    env = {**os.environ, "XDG_CACHE_HOME": str(net.tmp / "cache")}
-    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, GENMAN, "deploy", "-i", str(inv),
-                             "--json", "--confirm-within", "5s"], env=env, text=True,
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
+                             "--json", "--confirm-within", "20s"], env=env(net), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Once ams1 activates, its sshd stops taking new connections (the session in use,
     # a child of it, carries on): the confirm cannot reach it.
@@ -88,7 +88,8 @@ def test_host_unreachable_for_the_confirm_reverts_by_itself(fleet: Net) -> None:
     res = by_host(json.loads(out))
     assert res["ams1"]["result"] == "reverted", res["ams1"]
     assert "confirm did not reach" in str(res["ams1"]["detail"])
-    assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched"
+    # the others confirmed in time (the deadline leaves room for a loaded machine)
+    assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched", res
     # ams1's own watcher puts generation 1 back at the deadline
     active = ams1.root / "run/genman/active"
     deadline = time.monotonic() + WAIT
@@ -120,3 +121,71 @@ def test_failed_health_check_reverts_that_host_only(fleet: Net) -> None:
     assert os.readlink(lon1 / "run/genman/active").endswith("/1")
     assert etc(net, "lon1", "motd") == f"AS{4225470000 + 3}\n"
     assert NAMES[2] == "lon1"
+
+
+def kill_sshd(net: Net, i: int) -> None:
+    """Cut every ssh connection to target i, and take no new one: its sshd processes (the
+    listener and each session's) go, what the sessions started carries on."""
+    t = net.targets[i]
+    for pid in sh("ip", "netns", "pids", t.netns, check=False).stdout.split():
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "sshd":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), 9)
+    if t.sshd is not None:
+        t.sshd.wait(timeout=10)
+        t.sshd = None
+
+
+def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
+    net = fleet
+    inv = write_fleet(net)
+    assert deploy(net, inv)[0] == 0
+    d = net.tmp / "fleet"
+    # ams1's new generation takes a few seconds to check: the cut lands inside activation
+    (d / "slow.toml").write_text(
+        'imports = ["profile.toml"]\n[health.checks.settle]\ncommand = ["sleep", "4"]\n')
+    inv.write_text(inv.read_text().replace('[hosts.ams1]\n',
+                                           '[hosts.ams1]\nprofile = "slow.toml"\n'))
+    bump(net, 1)
+    proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
+                             "--json", "--confirm-within", "20s"], env=env(net), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = ""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + WAIT
+    for line in proc.stderr:
+        seen += line
+        if line.startswith("ams1: activating"):
+            # cut once the target is inside the confirmed switch: its pending confirmation
+            # is written, its checks (4 s) are running
+            pending = net.targets[1].root / "var/lib/genman/health/pending.json"
+            while not pending.exists():
+                assert time.monotonic() < deadline and proc.poll() is None, seen
+                time.sleep(0.05)
+            kill_sshd(net, 1)
+            break
+        assert time.monotonic() < deadline, seen
+    out, rest = proc.communicate(timeout=300)
+    assert proc.returncode == 6, seen + rest
+    res = by_host(json.loads(out))
+    assert res["ams1"]["result"] == "reverted", res["ams1"]
+    assert "connection broke during activation" in str(res["ams1"]["detail"])
+    assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched", res
+    # ams1 was never confirmed: it is back on generation 1 by itself, and 1 stays the default
+    ams1 = net.targets[1].root
+    deadline = time.monotonic() + WAIT
+    while not os.readlink(ams1 / "run/genman/active").endswith("/1"):
+        assert time.monotonic() < deadline, os.readlink(ams1 / "run/genman/active")
+        time.sleep(0.2)
+    assert default_of(ams1).endswith("/1")
+    assert etc(net, "ams1", "motd") == "AS4225470002\n"
+    # it had got as far as generation 2, and that one is marked as reverted
+    assert (ams1 / "var/lib/genman/generations/2").is_symlink()
+    state = json.loads((ams1 / "var/lib/genman/health/state/2.json").read_text())
+    assert state["state"] == "failed", state
+    for t in (net.targets[0], net.targets[2]):
+        assert default_of(t.root).endswith("/2")

@@ -92,8 +92,30 @@ def test_remote_failures_read_as_one_line() -> None:
     tb = ("Traceback (most recent call last):\n  File ...\n"
           "ModuleNotFoundError: No module named 'jinja2'\n")
     e = remote_failure(Result(("ssh",), 1, "", tb), "facts")
-    assert e.message == "facts: the target's python3 lacks the module jinja2"
-    assert e.hint == "apt install python3-jinja2 on the target"
+    assert e.message == ("facts: the target's python3 lacks the module jinja2: "
+                         "apt-get install python3-jinja2")
+    e = remote_failure(Result(("ssh",), 127, "", "sh: 1: python3: not found\n"), "facts",
+                       shipped=True)
+    assert e.message == ("facts: python3 is not installed on the target: apt-get install "
+                         "python3 python3-click python3-jinja2 python3-psutil python3-pyudev "
+                         "python3-yaml")
     e = remote_failure(Result(("ssh",), 1, "", "error: store path x is missing\nhint: y\n"),
                        "activate")
     assert e.message == "activate: store path x is missing"
+
+
+def test_the_shipped_genman_runs_from_its_store_path(tmp_path: Path) -> None:
+    host = Host("fra1", "192.0.2.1", tmp_path / "p.toml", root="/mnt", python="/usr/bin/python3")
+    name = "0" * 32 + "-genman-0.1.0"
+    conn = Connection(host, tmp_path, shipped=name)
+    path = f"/mnt/var/lib/genman/store/{name}"
+    assert conn.genman("remote", "facts") == [
+        "env", "PYTHONPATH=" + path, "PYTHONPYCACHEPREFIX=/mnt/var/cache/genman/python",
+        "PYTHONSAFEPATH=1", "/usr/bin/python3", "-m", "genman", "--root", "/mnt", "remote",
+        "facts"]
+    dry = Connection(host, tmp_path, shipped=name, dry=True)
+    assert "PYTHONDONTWRITEBYTECODE=1" in dry.genman("confirm")
+    seed = conn.seed("facts")
+    assert seed[:2] == ["/usr/bin/python3", "-c"]
+    assert seed[3:] == ["facts", "/mnt", "/mnt/var/lib/genman/store", name]
+    assert dry.seed("facts")[3] == "dryfacts"

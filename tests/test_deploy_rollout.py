@@ -90,3 +90,21 @@ def test_execute_canary_gate() -> None:
     results = execute(plan(HOSTS, Action.SWITCH, canary=2), fake)
     assert len(fake.started) == 10
     assert [r.host for r in results if not r.outcome.ok] == ["h5"]
+
+
+def test_dry_run_offline_prints_the_rollout_and_contacts_no_host() -> None:
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from genman.cli import cli
+
+    inv = Path(__file__).resolve().parent.parent / "examples/hosts.toml"
+    r = CliRunner().invoke(cli, ["deploy", "-i", str(inv), "--dry-run", "--offline",
+                                 "--canary", "1"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith("switch: ") and lines[2].startswith("phase 1 (canary")
+    assert any(line.startswith("fra1: root@fra1.example.net, root /") for line in lines)
+    r = CliRunner().invoke(cli, ["deploy", "-i", str(inv), "--offline"])
+    assert r.exit_code == 2 and "--offline needs --dry-run" in r.output

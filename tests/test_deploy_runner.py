@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from genman.deploy import runner
 from genman.deploy.build import LocalStore
 from genman.deploy.hosts import Host
@@ -75,3 +77,22 @@ def test_without_the_confirmed_switch_a_plain_switch(tmp_path: Path) -> None:
     assert runner._activate(ctx(tmp_path), conn, Action.BOOT, "t", False) == (
         Outcome.BOOTS_NEXT, 1, "")
     assert [c[0][-1] for c in conn.calls] == ["boot"]
+
+
+class CutConn(FakeConn):
+    """The connection breaks during the activate call."""
+
+    def run(self, remote: Sequence[str], *, what: str, timeout: float | None = 600,
+            input: str | None = None, stdin: Any = None, fresh: bool = False) -> Result:
+        self.calls.append((list(remote), fresh))
+        raise Unreachable(f"{what}: Connection reset by peer")
+
+
+def test_a_cut_activation_reverts_only_where_it_is_confirmed(tmp_path: Path) -> None:
+    conn = CutConn(HOST, {})
+    outcome, new, detail = runner._activate(ctx(tmp_path), conn, Action.SWITCH, "t", True)
+    assert outcome is Outcome.REVERTED and new is None
+    assert detail.startswith("the connection broke during activation (activate: Connection")
+    assert len(conn.calls) == 1  # no confirm
+    with pytest.raises(Unreachable):  # unconfirmed: which generation it runs is not known
+        runner._activate(ctx(tmp_path), CutConn(HOST, {}), Action.SWITCH, "t", False)

@@ -220,7 +220,8 @@ def host_vars(p: _Parsed, base: Path, host: str) -> tuple[list[str], dict[str, A
 
 
 CONNECTION = {"ansible_host": "address", "ansible_port": "port", "ansible_user": "ssh_user",
-              "genman_profile": "profile", "genman_root": "root", "genman_command": "genman"}
+              "genman_profile": "profile", "genman_root": "root", "genman_command": "genman",
+              "ansible_python_interpreter": "python"}
 
 
 def _settings(file: Path, host: str, v: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from genman.context import Options
 from genman.layout import Layout
+
+if TYPE_CHECKING:
+    from genman.deploy import keep as keep_mod
 
 EXIT_SOME_FAILED = 6
 
@@ -40,10 +44,19 @@ def _progress(host: str, what: str) -> None:
 @click.option("--confirm-within", metavar="DURATION", default="2m", show_default=True,
               help="With --switch, where the target's genman has the confirmed switch: a "
                    "host that deploy cannot confirm within DURATION reverts by itself.")
-@click.option("--dry-run", is_flag=True, help="Print the rollout plan; change nothing.")
+@click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True,
+              metavar="N", help="The local store keeps what the last N builds of each host "
+                                "need; the rest goes after the deploy (0: keep everything).")
+@click.option("--dry-run", is_flag=True,
+              help="Print the rollout and each host's own plan (what its `switch --dry-run` "
+                   "would print); change nothing, here or on the hosts.")
+@click.option("--offline", is_flag=True,
+              help="With --dry-run: only the rollout and how each host is reached; no host "
+                   "is contacted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | None, canary: int,
-           action: str, confirm_within: str, dry_run: bool, as_json: bool) -> int:
+           action: str, confirm_within: str, keep: int, dry_run: bool, offline: bool,
+           as_json: bool) -> int:
     """Build every host's generation here and switch the hosts to it over SSH.
 
     Each host: facts (one round trip), build with its vars and facts, copy only the store
@@ -55,7 +68,9 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     Examples:
       genman deploy -i hosts.toml
       genman deploy -i inventory.ini --hosts edge --canary 1 --max-fail 10%
-      genman deploy --dry-run
+      genman deploy --dry-run --json
+      genman deploy --dry-run --offline
+      genman deploy --keep 5      # the local store keeps 5 builds per host
     """
     from genman.deploy import inventory as inventory_mod
     from genman.deploy import report, rollout, runner
@@ -65,23 +80,43 @@ def deploy(inventory: Path, pattern: str | None, limit: int, max_fail: str | Non
     hosts = {h.name: h for h in inv.select(pattern)}
     plan = rollout.plan(tuple(hosts), rollout.Action(action), limit=limit, canary=canary,
                         max_fail=max_fail)
-    if dry_run:
+    if offline:
+        if not dry_run:
+            raise click.UsageError("--offline needs --dry-run")
         if as_json:
             click.echo(json.dumps(plan.to_dict(), indent=2))
         else:
             click.echo("\n".join(plan.describe() + report.hosts_text(list(hosts.values()))))
         return 0
     control_dir = Path(tempfile.mkdtemp(prefix="genman-ssh-"))
+    store = LocalStore(default_dir(), write=not dry_run, keep=keep)
     try:
-        ctx = runner.Context(LocalStore(default_dir()), control_dir, _progress, confirm_within)
+        ctx = runner.Context(store, control_dir, _progress, confirm_within)
+        if dry_run:
+            from genman.deploy import dryrun
+
+            plans = dryrun.run(ctx, plan, hosts)
+            out = dryrun.to_json(plan, plans) if as_json else dryrun.text(plan, plans)
+            click.echo(out.rstrip("\n"))
+            return 0 if all(p.ok for p in plans) else EXIT_SOME_FAILED
         results = runner.execute(plan, lambda n: runner.run_host(ctx, hosts[n], plan.action))
+        _collected(store.collect())
     finally:
+        store.close()
         shutil.rmtree(control_dir, ignore_errors=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
         click.echo(report.table(results), nl=False)
     return 0 if all(r.outcome.ok for r in results) else EXIT_SOME_FAILED
+
+
+def _collected(c: keep_mod.Collected | None) -> None:
+    if c is not None and c.skipped:
+        click.echo("local store: another deploy is using it; nothing removed", err=True)
+    elif c is not None and c.removed:
+        click.echo(f"local store: removed {c.removed} store paths no recent build needs "
+                   f"({c.freed / 1e6:.1f} MB)", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -161,3 +196,15 @@ def remote_activate(toplevel: str, mode: str, confirm_within: str | None) -> Non
     answer = target.activate(opts, toplevel, mode, confirm_within,
                              lambda m: click.echo(f"genman: {m}", err=True))
     click.echo(target.dump(answer))
+
+
+@remote.command("plan")
+@click.argument("toplevel")
+@click.option("--mode", type=click.Choice(["switch", "boot", "test"]), required=True)
+@click.option("--confirm-within", metavar="DURATION")
+def remote_plan(toplevel: str, mode: str, confirm_within: str | None) -> None:
+    """The dry run of TOPLEVEL, whose manifest.json comes on stdin; changes nothing."""
+    from genman.deploy import target
+
+    click.echo(target.dump(target.plan(_opts(), toplevel, sys.stdin.read(), mode,
+                                       confirm_within)))

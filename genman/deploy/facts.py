@@ -9,6 +9,7 @@ from typing import Any
 
 from genman.deploy.ssh import Connection, remote_failure
 from genman.errors import GenmanError
+from genman.process import Result
 from genman.profile import TargetFacts
 
 
@@ -44,9 +45,13 @@ class Facts:
 
 
 def gather(conn: Connection) -> Facts:
-    result = conn.run(conn.genman("remote", "facts"), what="facts", timeout=120)
+    """From the target's own genman (the inventory names it; see ship for the rest)."""
+    return parse(conn.run(conn.genman("remote", "facts"), what="facts", timeout=120))
+
+
+def parse(result: Result, shipped: bool = False) -> Facts:
     if not result.ok:
-        raise remote_failure(result, "facts")
+        raise remote_failure(result, "facts", shipped)
     try:
         return Facts.from_dict(json.loads(result.stdout))
     except (ValueError, KeyError, TypeError, AttributeError) as e:

@@ -10,8 +10,6 @@ from typing import Any
 
 from genman.errors import GenmanError
 
-DEFAULT_GENMAN = "genman"
-
 
 @dataclass(frozen=True)
 class Host:
@@ -22,7 +20,8 @@ class Host:
     ssh_user: str | None = None
     ssh_options: tuple[str, ...] = ()
     root: str = "/"  # the target's system tree, as the target sees it
-    genman: str = DEFAULT_GENMAN  # the genman command on the target
+    genman: str | None = None  # the target's own genman command; None: ship this one
+    python: str = "python3"  # the target's interpreter for the shipped genman
     groups: tuple[str, ...] = ()
     vars: dict[str, Any] = field(default_factory=dict, hash=False)
 
@@ -93,7 +92,8 @@ def make_host(inventory: Path, name: str, s: dict[str, Any], groups: Iterable[st
         ssh_user=s.get("ssh_user"),
         ssh_options=tuple(s.get("ssh_options", ())),
         root=root,
-        genman=str(s.get("genman", DEFAULT_GENMAN)),
+        genman=str(s["genman"]) if s.get("genman") else None,
+        python=str(s.get("python", "python3")),
         groups=tuple(groups),
         vars=vars,
     )

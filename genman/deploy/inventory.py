@@ -11,7 +11,8 @@ from genman.deploy.hosts import Host, Inventory, inventory_error, make_host
 from genman.errors import GenmanError
 
 __all__ = ["Host", "Inventory", "load", "load_toml"]
-ALLOWED_DEFAULTS = {"ssh_user", "ssh_options", "port", "profile", "root", "genman", "vars"}
+ALLOWED_DEFAULTS = {"ssh_user", "ssh_options", "port", "profile", "root", "genman", "python",
+                    "vars"}
 ALLOWED_HOST = ALLOWED_DEFAULTS | {"address", "groups"}
 ALLOWED_GROUP = {"vars"}
 

@@ -48,7 +48,7 @@ class Context:
     confirm_within: str = CONFIRM_WITHIN  # a host not confirmed by then reverts by itself
 
 
-def _unchanged(action: Action, f: facts_mod.Facts, toplevel: str) -> bool:
+def unchanged(action: Action, f: facts_mod.Facts, toplevel: str) -> bool:
     active = f.active_toplevel == toplevel
     default = f.default_toplevel == toplevel
     return {Action.SWITCH: active and default, Action.BOOT: default,
@@ -61,7 +61,7 @@ def _copy(ctx: Context, conn: Connection, closure: tuple[str, ...]) -> int:
     result = conn.run(conn.genman("remote", "has"), what="store query",
                       input="".join(f"{n}\n" for n in closure))
     if not result.ok:
-        raise remote_failure(result, "store query")
+        raise remote_failure(result, "store query", conn.shipped is not None)
     present = set(result.stdout.split())
     missing = [n for n in closure if n not in present]
     if not missing:
@@ -73,7 +73,7 @@ def _copy(ctx: Context, conn: Connection, closure: tuple[str, ...]) -> int:
         result = conn.run(conn.genman("remote", "receive"), what="copy", stdin=stream,
                           timeout=3600)
     if not result.ok:
-        raise remote_failure(result, "copy")
+        raise remote_failure(result, "copy", conn.shipped is not None)
     return len(missing)
 
 
@@ -94,11 +94,19 @@ def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
     args = ["remote", "activate", toplevel, "--mode", action.value]
     if confirm:
         args += ["--confirm-within", ctx.confirm_within]
-    result = conn.run(conn.genman(*args), what="activate", timeout=1800)
+    try:
+        result = conn.run(conn.genman(*args), what="activate", timeout=1800)
+    except Unreachable as e:
+        if not confirm:
+            raise
+        # Nobody can confirm what this connection started: the target goes back by itself.
+        return Outcome.REVERTED, None, (f"the connection broke during activation "
+                                        f"({e.message}); unconfirmed, the host goes back "
+                                        f"to its generation by itself")
     try:
         answer = json.loads(result.stdout)
     except ValueError:
-        raise remote_failure(result, "activate") from None
+        raise remote_failure(result, "activate", conn.shipped is not None) from None
     new = answer.get("new")
     if answer.get("exit") == 5:
         return Outcome.REVERTED, new, "the new generation failed its checks"
@@ -113,8 +121,24 @@ def _activate(ctx: Context, conn: Connection, action: Action, toplevel: str,
         except Unreachable as e:
             return Outcome.REVERTED, new, f"confirm did not reach the host ({e.message})"
         if not res.ok:
-            return Outcome.REVERTED, new, remote_failure(res, "confirm").message
+            return Outcome.REVERTED, new, remote_failure(res, "confirm", True).message
     return DONE[action], new, ""
+
+
+def connect(ctx: Context, host: Host) -> Connection:
+    """The host's connection: with the shipped genman unless the inventory names one."""
+    return Connection(host, ctx.control_dir,
+                      None if host.genman is not None else ctx.store.shipped().name,
+                      dry=not ctx.store.write)
+
+
+def gather(ctx: Context, conn: Connection) -> tuple[facts_mod.Facts, bool]:
+    """Facts, and whether the target's store holds the genman the deploy runs there."""
+    if conn.shipped is None:
+        return facts_mod.gather(conn), True
+    from genman.deploy import ship
+
+    return ship.facts(conn, ctx.store.shipped(), not ctx.store.write, ctx.say)
 
 
 def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
@@ -127,12 +151,13 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
         return HostResult(host.name, outcome, old, new, detail, time.monotonic() - t0, copied)
 
     try:
+        conn = connect(ctx, host)
         ctx.say(host.name, "facts")
-        f = facts_mod.gather(conn)
+        f = gather(ctx, conn)[0]
         old = f.default if action is Action.BOOT else f.active
         ctx.say(host.name, "building")
-        built = ctx.store.build(host, f)
-        if _unchanged(action, f, built.toplevel):
+        built = ctx.store.build(host, f, conn.shipped)
+        if unchanged(action, f, built.toplevel):
             return result(Outcome.UNCHANGED, old)
         copied = _copy(ctx, conn, built.closure)
         if built.secrets:
@@ -146,8 +171,12 @@ def run_host(ctx: Context, host: Host, action: Action) -> HostResult:
     except GenmanError as e:
         return result(Outcome.FAILED, detail=e.message)
     finally:
-        with contextlib.suppress(GenmanError):
-            conn.close()
+        close(conn)
+
+
+def close(conn: Connection) -> None:
+    with contextlib.suppress(GenmanError):
+        conn.close()
 
 
 def execute(rollout: Rollout, run_one: Callable[[str], HostResult]) -> list[HostResult]:

@@ -66,10 +66,12 @@ def has(layout: Layout, names: Iterable[str]) -> list[str]:
 
 
 def receive(layout: Layout, stream: IO[bytes]) -> list[str]:
+    from genman import storemount
     from genman.deploy import copy
     from genman.store import Store
 
-    with locked(layout):  # not a session: a copy changes nothing live, undoes nothing
+    # not a session: a copy changes nothing live, undoes nothing
+    with locked(layout), storemount.writable(layout):
         Store(layout).clean()  # what an earlier cut copy left
         return copy.receive(layout.host(layout.store_dir), stream)
 
@@ -152,3 +154,26 @@ def confirmed_switch(opts: Options, number: int, within: str) -> int:
 
 def dump(data: object) -> str:
     return json.dumps(data, sort_keys=True)
+
+
+def plan(opts: Options, toplevel: str, manifest_json: str, mode: str,
+         confirm_within: str | None) -> dict[str, Any]:
+    """What `switch --dry-run` (with --confirm-within where deploy confirms) prints for a
+    generation built by the deployer, before any of it is copied: {number, lines, plan}."""
+    from genman import activation
+    from genman.health.commands import health_lines
+    from genman.manifest import Manifest
+    from genman.planjson import plan_json
+
+    try:
+        manifest = Manifest.from_json(manifest_json)
+    except (ValueError, KeyError, TypeError) as e:
+        raise GenmanError(f"the deployer sent no readable manifest: {e}") from None
+    # A confirmed switch activates as `test` does: the default moves only on confirm.
+    m = activation.Mode("test" if confirm_within is not None else mode)
+    result = activation.plan_received(opts, toplevel, manifest, m)
+    lines = [f"plan for generation {result.number}:",
+             *(f"  {line}" for line in result.plan.describe())]
+    if mode != "test":
+        lines += health_lines(manifest.health, confirm_within)
+    return {"number": result.number, "lines": lines, "plan": plan_json(result.plan)}

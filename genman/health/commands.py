@@ -113,11 +113,25 @@ def dry_run_health(opts: Options, profile_file: Path | None, number: int,
                               f"tries {when}; at 0 the loader boots the last good one"})
     if within_text is not None:
         within = _within(within_text)
-        items.append({"kind": "confirm", "within": within, "text": (
-            "confirm: the boot default stays; required checks run after activation, then "
-            f"`genman confirm` must come within {show_duration(within)} or the previous "
-            "generation is activated again (exit 5)")})
+        items.append({"kind": "confirm", "within": within, "text": _confirm_text(within)})
     return items
+
+
+def _confirm_text(within: float) -> str:
+    return ("confirm: the boot default stays; required checks run after activation, then "
+            f"`genman confirm` must come within {show_duration(within)} or the previous "
+            "generation is activated again (exit 5)")
+
+
+def health_lines(health: HealthConfig | None, within_text: str | None) -> list[str]:
+    """What a dry run says about the tries and checks, below the plan, where the target's
+    boot state is not at hand (deploy's plan for a host, made before anything is copied)."""
+    if health is None and within_text is None:
+        return []  # nothing about health to say: the plan is all there is
+    lines = [f"  {line}" for line in (health or HealthConfig()).describe()]
+    if within_text is not None:
+        lines.append(f"  {_confirm_text(_within(within_text))}")
+    return lines
 
 
 def confirm_command(opts: Options, flags: Any, say: Say, echo: Echo) -> int:
