@@ -9,7 +9,6 @@ Two kinds of path live here and must not be mixed:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -137,6 +136,7 @@ class Layout:
     generations_dir = STATE_DIR / "generations"
     default_link = STATE_DIR / "default"
     cache_dir = STATE_DIR / "cache"
+    generations_index = STATE_DIR / "cache/generations-index.json"  # genindex.py
     journal = STATE_DIR / "journal.json"
     lock_file = STATE_DIR / "lock"
     run_dir = RUN_DIR
@@ -164,6 +164,8 @@ class Layout:
             base = Path("/var/cache/genman")
         else:
             base = Path.home() / ".cache/genman"
+        import hashlib  # only here: the read commands never need it
+
         return base / hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
 
     def generation(self, number: int) -> PurePosixPath:

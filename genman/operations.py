@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genman import generation, status
+from genman import generation
 from genman.compose import Progress
 from genman.context import Options
-from genman.diff import Diff
 from genman.generation import BuildResult
 from genman.session import session
 
@@ -20,19 +19,6 @@ def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
     prof = profile.load(profile_file, opts.layout)
     with session(opts, progress):
         return generation.build(prof, opts.layout, progress)
-
-
-def generation_rows(opts: Options) -> list[dict[str, Any]]:
-    from genman import bootloader
-
-    return status.rows(opts.layout, bootloader.entry_numbers(opts))
-
-
-def diff(opts: Options, a: int, b: int) -> Diff:
-    from genman.diff import diff as diff_manifests
-
-    return diff_manifests(generation.manifest_of(opts.layout, a),
-                          generation.manifest_of(opts.layout, b))
 
 
 # --- boot entries, prune, gc, pins (genman.bootloader, genman.prune, genman.gc) ---

@@ -11,7 +11,7 @@ from genman.cli.base import (
     CONTEXT,
     PROFILE_ARG,
     cli,
-    echo_json,
+    echo,
     opts_of,
     print_plan,
     profile_path,
@@ -58,16 +58,9 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
       genman list-generations
       genman list-generations --json | jq '.[] | select(.default) | .number'
     """
-    from genman import operations
-    from genman.health.commands import with_states
+    from genman import readcmds
 
-    rows = with_states(opts_of(ctx), operations.generation_rows(opts_of(ctx)))
-    if as_json:
-        echo_json(rows)
-    else:
-        from genman.report import generations_table
-
-        click.echo(generations_table(rows), nl=False)
+    readcmds.list_generations(opts_of(ctx), as_json, echo)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -85,14 +78,9 @@ def diff(ctx: click.Context, a: int, b: int, as_json: bool) -> None:
     Example:
       genman diff 4 5
     """
-    from genman import operations
-    from genman.report import diff_text
+    from genman import readcmds
 
-    d = operations.diff(opts_of(ctx), a, b)
-    if as_json:
-        echo_json(d.to_dict())
-    else:
-        click.echo(diff_text(a, b, d), nl=False)
+    readcmds.diff(opts_of(ctx), a, b, as_json, echo)
 
 
 @cli.command(context_settings=CONTEXT)
