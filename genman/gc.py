@@ -18,6 +18,7 @@ from genman.layout import Layout, is_store_name, store_names_in
 from genman.ledger import Ledger
 from genman.session import session
 from genman.store import Store, store_size
+from genman.trash import Bin
 
 
 @dataclass(frozen=True)
@@ -173,15 +174,19 @@ def plan_store(opts: Options, retained: list[int]) -> StorePlan:
     return StorePlan(tuple((n, store_size(store.host(n))) for n in dead))
 
 
-def execute_store(opts: Options, plan: StorePlan) -> None:
+def execute_store(opts: Options, plan: StorePlan, bin_: Bin | None = None) -> None:
+    """Each dead store path leaves the store in one rename into the trash (deleted after
+    the lock); one the rename cannot move (another mount) is deleted in place."""
     store = Store(opts.layout)
     if not plan.paths:
         store.clean()
         return
+    bin_ = bin_ or Bin(opts.layout)
     with storemount.writable(opts.layout):
         store.clean()
         for name, _ in plan.paths:
-            fsutil.remove_tree(store.host(name))
+            if not bin_.move(store.host(name), name):
+                fsutil.remove_tree(store.host(name))
         fsutil.fsync_dir(store.dir)
 
 
@@ -190,8 +195,8 @@ def plan_gc(opts: Options) -> GcPlan:
     return GcPlan(shrink_boot(opts, numbers), plan_store(opts, numbers))
 
 
-def gc(opts: Options, *, dry_run: bool) -> GcPlan:
-    with session(opts):
+def gc(opts: Options, *, dry_run: bool, wait: bool = False) -> GcPlan:
+    with session(opts, wait_trash=wait):
         plan = plan_gc(opts)
         warn_all(plan.warnings)
         if not dry_run:

@@ -121,7 +121,7 @@ class Layout:
         real_root = os.path.realpath(self.root)
         for target in (self.state_dir, self.run_dir, self.etc, self.ledger.parent,
                        PurePosixPath("/boot"), PurePosixPath("/boot/efi"), PurePosixPath("/efi"),
-                       self.lock_file, self.journal):
+                       self.lock_file, self.journal, self.trash_dir):
             real = os.path.realpath(self.host(target))
             if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
                 raise GenmanError(
@@ -145,6 +145,7 @@ class Layout:
     boot_once_file = STATE_DIR / "boot-once"
     last_generation = STATE_DIR / "last-generation"  # numbers are never handed out twice
     pins_dir = STATE_DIR / "pins"
+    trash_dir = STATE_DIR / "trash"  # what prune and gc removed, until it is deleted (trash.py)
     etc = ETC
     etc_static = ETC / "static"
     ledger = ETC / "genman/ledger.json"

@@ -24,17 +24,18 @@ def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
 # --- boot entries, prune, gc, pins (genman.bootloader, genman.prune, genman.gc) ---
 
 
-def prune(opts: Options, keep: int | None, older_than: str | None, dry_run: bool) -> Any:
+def prune(opts: Options, keep: int | None, older_than: str | None, dry_run: bool,
+          wait: bool = False) -> Any:
     from genman import prune as prune_mod
 
     age = prune_mod.parse_age(older_than) if older_than is not None else None
-    return prune_mod.prune(opts, keep=keep, older_than=age, dry_run=dry_run)
+    return prune_mod.prune(opts, keep=keep, older_than=age, dry_run=dry_run, wait=wait)
 
 
-def gc(opts: Options, dry_run: bool) -> Any:
+def gc(opts: Options, dry_run: bool, wait: bool = False) -> Any:
     from genman import gc as gc_mod
 
-    return gc_mod.gc(opts, dry_run=dry_run)
+    return gc_mod.gc(opts, dry_run=dry_run, wait=wait)
 
 
 def pin(opts: Options, number: int, on: bool) -> bool:
