@@ -212,4 +212,5 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     if number > last_number(layout):
         fsutil.atomic_write(layout.host(layout.last_generation), f"{number}\n")
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
+    list_generations(layout)  # rewrites the summary index with the new one
     return BuildResult(number, toplevel, new=True, added=added)
