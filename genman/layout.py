@@ -136,7 +136,7 @@ class Layout:
     generations_dir = STATE_DIR / "generations"
     default_link = STATE_DIR / "default"
     cache_dir = STATE_DIR / "cache"
-    generations_index = STATE_DIR / "cache/generations-index.json"  # genindex.py
+    generations_index = STATE_DIR / "generations-index.json"  # a cache: genindex.py
     journal = STATE_DIR / "journal.json"
     lock_file = STATE_DIR / "lock"
     run_dir = RUN_DIR
