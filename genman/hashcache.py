@@ -78,7 +78,8 @@ class HashCache:
         if st is None:
             st = os.stat(key)
         ident = _identity(st)
-        cached = self._load().get(key)
+        entries = self._entries if self._entries is not None else self._load()
+        cached = entries.get(key)
         if cached is not None and cached[0] == ident:
             self.hits += 1
             return cached[1]

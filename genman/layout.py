@@ -41,13 +41,14 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
     if path.startswith("/"):
         return "the /etc path must be relative (no leading /)"
     parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if "" in parts or "." in parts or ".." in parts:  # list lookups: 10,000 calls a build
         return "the /etc path may not contain '..', '.' or empty parts"
     m = _UNQUOTABLE.search(path)
     if m:
         return (f"the /etc path contains {m.group()!r} (quotes, backslashes and control "
                 "characters are not supported)")
-    if len(path.encode()) > PATH_MAX or any(len(p.encode()) > NAME_MAX for p in parts):
+    size = len(path.encode())
+    if size > PATH_MAX or (size > NAME_MAX and any(len(p.encode()) > NAME_MAX for p in parts)):
         return "the /etc path or one of its names is too long"
     for own in RESERVED_ETC if reserved else ():
         if path == own or path.startswith(own + "/"):
