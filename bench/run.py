@@ -77,6 +77,8 @@ class Config:
 FULL = Config("full", 10_000, 300, 200, (1_000, 10_000), 20, 1_000,
               (1_000, 10_000, 100_000), 5, 10, 2)
 QUICK = Config("quick", 400, 12, 4, (200,), 4, 30, (200, 1_000), 3, 5, 3, (300, 10))
+# tests/test_bench_smoke.py: every item and peer runs once, on toy sizes (no figures kept)
+TINY = Config("tiny", 40, 2, 1, (30,), 2, 6, (40,), 1, 1, 1, (40, 4))
 
 
 @dataclass
@@ -712,17 +714,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="CI smoke sizes (< 2 min)")
+    ap.add_argument("--tiny", action="store_true",
+                    help="with --quick: toy sizes, one run each (the test suite's smoke test)")
     ap.add_argument("--items", default=",".join(ITEMS), help="comma list of 1-7")
     ap.add_argument("--runs", type=int, help="repetitions per measurement")
     ap.add_argument("--ansible-files", type=int,
                     help="files Ansible really applies in item 3 (default: 20, scaled)")
     ap.add_argument("--workdir", type=Path, help="scratch dir (default: a new one in /var/tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
+    ap.add_argument("--outdir", type=Path, default=BENCH / "out",
+                    help="where the .md and .json results go (default: bench/out)")
     ap.add_argument("--cprofile", metavar="KEY",
                     help="afterwards, run one genman measurement under cProfile: a row key "
                          "(build-cold, rebuild-1, switch-1000, prune, ...) or 'slowest'")
     args = ap.parse_args()
-    cfg = QUICK if args.quick else FULL
+    cfg = (TINY if args.tiny else QUICK) if args.quick else FULL
     if args.runs:
         cfg = Config(**{**cfg.__dict__, "runs": args.runs, "big_runs": args.runs,
                         "fast_runs": max(args.runs, cfg.fast_runs)})
@@ -771,7 +777,7 @@ def main() -> int:
 
     text = [header(b, started, elapsed), "", table(b), "", "Targets:",
             targets_text(b) or "- (none measured)"]
-    if cfg.name == "quick":
+    if cfg.name in ("quick", "tiny"):
         text[-1:-1] = ["(quick sizes: the targets are stated for the full sizes; "
                        "these verdicts are only indicative)"]
     if b.notes:
@@ -784,8 +790,8 @@ def main() -> int:
     print(report)
     if prof:
         print(prof)
-    outdir = BENCH / "out"
-    outdir.mkdir(exist_ok=True)
+    outdir = args.outdir
+    outdir.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%d-%H%M%S")
     (outdir / f"results-{cfg.name}-{stamp}.md").write_text(report + ("\n" + prof if prof else ""))
     (outdir / f"results-{cfg.name}-{stamp}.json").write_text(json.dumps({

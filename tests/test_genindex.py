@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from genman import genindex, generation
+from genman import generation, genindex
 from genman.layout import Layout
 from tests.conftest import Run
 from tests.helpers import PROFILE
