@@ -109,7 +109,7 @@ def run(call: Call) -> int:
 
     g = call.globals_
     try:
-        termout.install_warning_handler(termout.echo)
+        termout.install_warning_handler(termout.echo, lazy=True)
         esp, boot = g.get("--esp"), g.get("--boot-dir")
         opts = Options(layout=Layout.for_root(Path(g.get("--root", "/"))),
                        esp=Path(esp).absolute() if esp else None,

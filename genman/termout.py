@@ -6,7 +6,6 @@ stripped when the stream is not a terminal, a flush after every write."""
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Callable
@@ -30,28 +29,24 @@ def echo(text: str, err: bool = False, nl: bool = True) -> None:
     stream.flush()
 
 
-class WarningHandler(logging.Handler):
-    """Every warning of the "genman" logger reaches stderr as `warning: ...`, terminal or
-    not, in the order raised, through `echo` (looked up at each call: sys.stderr may be
-    replaced)."""
-
-    def __init__(self, say: Echo) -> None:
-        super().__init__(logging.WARNING)
-        self.say = say
-        self.seen: set[str] = set()  # a warning is told once per run (recovery plans too)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message not in self.seen:
-            self.seen.add(message)
-            self.say(f"warning: {message}", err=True)
+_pending: list[Echo] = []  # a handler asked for before `logging` was needed
 
 
-def install_warning_handler(say: Echo) -> None:
-    log = logging.getLogger("genman")
-    for h in log.handlers:
-        if isinstance(h, WarningHandler):
-            h.seen.clear()  # a new run (tests run many in one process)
-            h.say = say
-            return
-    log.addHandler(WarningHandler(say))
+def install_warning_handler(say: Echo, lazy: bool = False) -> None:
+    """Every warning of the "genman" logger reaches stderr as `warning: ...` through
+    `say`. `lazy` (the read commands' fast path): if nothing has imported `logging` yet,
+    wait until `genman.channel`, the one place warnings come from, is imported; a read
+    command that never warns never pays for `logging`."""
+    if lazy and "logging" not in sys.modules:
+        _pending[:] = [say]
+        return
+    _pending.clear()
+    from genman.warnhandler import install
+
+    install(say)
+
+
+def install_pending() -> None:
+    """Called by `genman.channel` on import: the lazily asked-for handler, now."""
+    if _pending:
+        install_warning_handler(_pending.pop())

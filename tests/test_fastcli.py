@@ -154,3 +154,21 @@ def test_failures_exit_as_click_does(boom: BaseException, root: Path,
     slow, quick = genman(*argv), fast(*argv)
     assert (quick.code, quick.out, quick.err) == (slow.code, slow.out, slow.err)
     assert slow.code in (0, 1, 3, 130)
+
+
+def test_a_lazy_warning_handler_still_prints_every_warning() -> None:
+    """The fast path does not load `logging` up front; a warning raised later (through
+    genman.channel, the one place warnings come from) is printed all the same."""
+    code = (
+        "import sys\n"
+        "from genman import termout\n"
+        "termout.install_warning_handler(termout.echo, lazy=True)\n"
+        "print('logging loaded:', 'logging' in sys.modules)\n"
+        "from genman.channel import warn\n"
+        "warn('first'); warn('first'); warn('second')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "logging loaded: False\n"
+    assert r.stderr == "warning: first\nwarning: second\n"
