@@ -53,7 +53,9 @@ class Nix:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            "NIX_CONFIG": "build-users-group =\nauto-optimise-store = false",
+            # offline: no binary cache; no sandbox (the per-file builders are /bin/sh)
+            "NIX_CONFIG": "build-users-group =\nauto-optimise-store = false\n"
+                          "substituters =\nsandbox = false",
             "NIX_STORE_DIR": str(self.dir / "store"),
             "NIX_STATE_DIR": str(self.dir / "var"),
             "NIX_LOG_DIR": str(self.dir / "log"),
@@ -80,6 +82,11 @@ class Nix:
     def delete_generations(self, keep: int) -> Sample:
         return run(["nix-env", "-p", str(self.profile), "--delete-generations", f"+{keep}"],
                    env=self.env())
+
+    def build(self, expr: Path) -> tuple[Sample, str]:
+        """nix-build of an expression (the fair peer's etc.nix); its output path."""
+        s = run(["nix-build", "--no-out-link", str(expr)], env=self.env())
+        return s, s.stdout.strip().splitlines()[-1] if s.stdout.strip() else ""
 
     def gc(self) -> Sample:
         return run(["nix-store", "--gc"], env=self.env())
@@ -133,3 +140,49 @@ def snapshot(src: Path, dst: Path) -> None:
 def restore(snap: Path, dst: Path) -> None:
     remove(dst)
     subprocess.run(["cp", "-a", str(snap), str(dst)], check=True)
+
+
+# The fair peer: /etc as NixOS builds it, one derivation per file (what `pkgs.writeText`
+# makes: passAsFile + a builder that copies it to $out) joined by one derivation that
+# links each into an etc tree (what nixos/modules/system/etc/make-etc.sh does: mkdir -p
+# and ln -s per entry). No nixpkgs (nothing is downloaded): the builders are /bin/sh.
+ETC_NIX = r"""
+let
+  system = builtins.currentSystem;
+  writeText = name: text: derivation {
+    inherit name system text;
+    builder = "/bin/sh";
+    passAsFile = [ "text" ];
+    args = [ "-c" "/bin/cat \"$textPath\" > \"$out\"" ];
+  };
+  entries = map (f: {
+    inherit (f) path;
+    drv = writeText (baseNameOf f.path) (builtins.readFile f.src);
+  }) (import ./files.nix);
+  script = builtins.concatStringsSep "\n" ([ "set -e" ] ++ map (e:
+    "/bin/mkdir -p \"$out/${dirOf e.path}\"; /bin/ln -s ${e.drv} \"$out/${e.path}\"") entries);
+in derivation {
+  name = "etc";
+  inherit system script;
+  builder = "/bin/sh";
+  passAsFile = [ "script" ];
+  args = [ "-c" ". \"$scriptPath\"" ];
+}
+"""
+
+
+def nix_etc_expr(etc: Path, dest: Path) -> Path:
+    """Write etc.nix and files.nix (one entry per file below `etc`) into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    lines = ["["]
+    for dirpath, _, filenames in sorted(os.walk(etc)):
+        for n in sorted(filenames):
+            src = os.path.join(dirpath, n)
+            rel = os.path.relpath(src, etc)
+            if any(c in src for c in '$"\\'):
+                raise ValueError(f"{src}: a name the generated expression cannot quote")
+            lines.append(f'  {{ path = "{rel}"; src = /. + "{src}"; }}')
+    lines.append("]")
+    (dest / "files.nix").write_text("\n".join(lines) + "\n")
+    (dest / "etc.nix").write_text(ETC_NIX)
+    return dest / "etc.nix"

@@ -43,7 +43,17 @@ from measure import (  # noqa: E402
     load,
     run,
 )
-from peers import Ansible, Nix, ansible_version, have, nix_version, remove, restore, snapshot  # noqa: E402
+from peers import (  # noqa: E402
+    Ansible,
+    Nix,
+    ansible_version,
+    have,
+    nix_etc_expr,
+    nix_version,
+    remove,
+    restore,
+    snapshot,
+)
 
 MIB = 1 << 20
 
@@ -61,11 +71,14 @@ class Config:
     runs: int
     fast_runs: int  # for commands that take milliseconds
     big_runs: int  # item 6 cold build at >= 100,000 files (60-90 s each here; no-op: 3 runs)
+    small: tuple[int, int] = (10_000, 50)  # item 7: files of ~1 KiB, directories (one source)
 
 
 FULL = Config("full", 10_000, 300, 200, (1_000, 10_000), 20, 1_000,
               (1_000, 10_000, 100_000), 5, 10, 2)
-QUICK = Config("quick", 400, 12, 4, (200,), 4, 30, (200, 1_000), 3, 5, 3)
+QUICK = Config("quick", 400, 12, 4, (200,), 4, 30, (200, 1_000), 3, 5, 3, (300, 10))
+# tests/test_bench_smoke.py: every item and peer runs once, on toy sizes (no figures kept)
+TINY = Config("tiny", 40, 2, 1, (30,), 2, 6, (40,), 1, 1, 1, (40, 4))
 
 
 @dataclass
@@ -557,6 +570,78 @@ def item6_growth(b: Bench) -> None:
               load_after=load(), per_file_us=gn.median / c.files * 1e6)
 
 
+def item7_small_files(b: Bench) -> None:
+    """A real /etc's shape: N files of ~1 KiB in D directories, all through ONE directory
+    `source`. genman's build (cold, no-op, one file edited) beside both Nix peers: the
+    `nix-store --add` of the tree, and the fair one, NixOS's way (a derivation per file,
+    joined into an etc tree by nix-build)."""
+    c = b.cfg
+    n, dirs = c.small
+    t = time.perf_counter()
+    w = W.generate(W.Spec(files=n, templates=0, nested=dirs, min_size=768, max_size=1280,
+                          package_bytes=0), b.work / "w-small")
+    b.setup[f"generate {n:,} files of ~1 KiB"] = time.perf_counter() - t
+    root = b.work / "root-small"
+    nix_ok = have("nix-build") and have("nix-env")
+    add, fair = Nix(b.work / "nix-small-add"), Nix(b.work / "nix-small-fair")
+    expr = nix_etc_expr(w.dir / "files", b.work / "nix-small-expr") if nix_ok else None
+    what = f"{n:,} files of ~1 KiB in {dirs} dirs, one source"
+    stats = {k: (Stats(), Stats(), Stats()) for k in ("cold", "noop", "edit")}
+
+    def gen(key: str) -> Callable[[], None]:
+        def one() -> None:
+            if key == "cold":
+                remove(root)
+            stats[key][0].add(b.genman(root, "build", str(w.profile)))
+        return one
+
+    def peers(key: str) -> Callable[[], None]:
+        def one() -> None:
+            if not nix_ok or expr is None:
+                return
+            for i, nix in ((1, add), (2, fair)):
+                if key == "cold":
+                    nix.remove()
+                    nix.init()
+                if i == 1:
+                    s, paths = nix.add(w.dir / "files")
+                    stats[key][1].add(combine(s, nix.set(paths[0])))
+                else:
+                    s, out = nix.build(expr)
+                    stats[key][2].add(combine(s, nix.set(out)))
+        return one
+
+    before = load()
+    for r in range(c.big_runs if n >= 10_000 else c.runs):
+        alternate(r, gen("cold"), peers("cold"))
+    mid = load()
+    for r in range(c.runs):
+        alternate(r, gen("noop"), peers("noop"))
+        w.edit_file(f"r{r}")
+        alternate(r, gen("edit"), peers("edit"))
+    after = load()
+    names = {"cold": "build, cold", "noop": "rebuild, warm, no change",
+             "edit": "rebuild, warm, 1 file edited"}
+    for key, (g, p_add, p_fair) in stats.items():
+        lb, la = (before, mid) if key == "cold" else (mid, after)
+        b.row(key=f"small-{key}", item=f"7 {names[key]}: {what}", genman=g,
+              peer_name="nix-store --add + nix-env --set", peer=p_add if nix_ok else None,
+              show_mem=True, load_before=lb, load_after=la, per_file_us=g.median / n * 1e6)
+        row = b.row(key=f"small-{key}-fair", item=f"7 {names[key]}: {what} (fair Nix peer)",
+                    genman=g, peer_name="nix-build, a derivation per file + etc tree, "
+                    "+ nix-env --set", peer=p_fair if nix_ok else None, load_before=lb,
+                    load_after=la)
+        if key != "cold" and row.ratio is not None:
+            b.targets.append(Target(f"small files, {names[key]}: >= 10x faster than NixOS's "
+                                    "way", row.ratio >= 10, f"{row.ratio:.1f}x"))
+    b.replay["small-noop"] = lambda: b.genman_cmd(root, "build", str(w.profile))
+    peak = stats["noop"][0].peak_mib
+    b.notes.append(f"item 7: genman's peak RSS on the no-op rebuild is {peak:.0f} MiB for "
+                   f"{n:,} files (interpreter and imports included, about 25 MiB of it): "
+                   f"{(peak - 25) * 1024 / n:.1f} KiB per managed file above that floor.")
+    remove(root)
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -622,24 +707,28 @@ def cprofile(b: Bench, key: str) -> str:
     return f"cProfile of `{key}` ({' '.join(cmd[2:])}), saved as {keep}:\n" + buf.getvalue()
 
 
-ITEMS = ("1", "2", "3", "4", "5", "6")
+ITEMS = ("1", "2", "3", "4", "5", "6", "7")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="CI smoke sizes (< 2 min)")
-    ap.add_argument("--items", default=",".join(ITEMS), help="comma list of 1-6")
+    ap.add_argument("--tiny", action="store_true",
+                    help="with --quick: toy sizes, one run each (the test suite's smoke test)")
+    ap.add_argument("--items", default=",".join(ITEMS), help="comma list of 1-7")
     ap.add_argument("--runs", type=int, help="repetitions per measurement")
     ap.add_argument("--ansible-files", type=int,
                     help="files Ansible really applies in item 3 (default: 20, scaled)")
     ap.add_argument("--workdir", type=Path, help="scratch dir (default: a new one in /var/tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
+    ap.add_argument("--outdir", type=Path, default=BENCH / "out",
+                    help="where the .md and .json results go (default: bench/out)")
     ap.add_argument("--cprofile", metavar="KEY",
                     help="afterwards, run one genman measurement under cProfile: a row key "
                          "(build-cold, rebuild-1, switch-1000, prune, ...) or 'slowest'")
     args = ap.parse_args()
-    cfg = QUICK if args.quick else FULL
+    cfg = (TINY if args.tiny else QUICK) if args.quick else FULL
     if args.runs:
         cfg = Config(**{**cfg.__dict__, "runs": args.runs, "big_runs": args.runs,
                         "fast_runs": max(args.runs, cfg.fast_runs)})
@@ -666,6 +755,8 @@ def main() -> int:
         steps.append(("4/5", lambda: item4_5_generations(b, "4" in items, "5" in items)))
     if "6" in items:
         steps.append(("6", lambda: item6_growth(b)))
+    if "7" in items:
+        steps.append(("7", lambda: item7_small_files(b)))
     for name, step in steps:
         b.log(f"item {name}")
         try:
@@ -686,7 +777,7 @@ def main() -> int:
 
     text = [header(b, started, elapsed), "", table(b), "", "Targets:",
             targets_text(b) or "- (none measured)"]
-    if cfg.name == "quick":
+    if cfg.name in ("quick", "tiny"):
         text[-1:-1] = ["(quick sizes: the targets are stated for the full sizes; "
                        "these verdicts are only indicative)"]
     if b.notes:
@@ -699,8 +790,8 @@ def main() -> int:
     print(report)
     if prof:
         print(prof)
-    outdir = BENCH / "out"
-    outdir.mkdir(exist_ok=True)
+    outdir = args.outdir
+    outdir.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%d-%H%M%S")
     (outdir / f"results-{cfg.name}-{stamp}.md").write_text(report + ("\n" + prof if prof else ""))
     (outdir / f"results-{cfg.name}-{stamp}.json").write_text(json.dumps({

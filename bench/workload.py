@@ -39,6 +39,7 @@ class Spec:
     max_size: int = 64 * KIB
     package_bytes: int = 200 * MIB
     subdirs: bool = True  # plain files also in conf.d/0..7 below each directory source
+    nested: int = 0  # >0: every plain file in ONE directory source, spread over this many dirs
     seed: int = 6
 
     @property
@@ -63,6 +64,15 @@ class Workload:
         """Change the variable that exactly one template uses (touches one /etc file)."""
         self.special = value
         write_profile(self)
+
+    def plain_files(self) -> list[Path]:
+        return sorted((self.dir / "files").rglob("*.conf"))
+
+    def edit_file(self, tag: str) -> Path:
+        """Change one plain file (the first) as an editor would: new content, new mtime."""
+        p = self.plain_files()[0]
+        p.write_bytes(p.read_bytes()[:-40] + f"# edited {tag}\n".encode().rjust(40, b"#"))
+        return p
 
     def context(self) -> dict[str, object]:
         vars_ = profile_vars(self)
@@ -133,12 +143,16 @@ def generate(spec: Spec, dest: Path) -> Workload:
         (tdir / f"{name}.j2").write_text(_template(rng, i))
         w.template_names.append(name)
 
-    # plain files, spread over `dirs` directory sources, two levels deep
+    # plain files, spread over `dirs` directory sources, two levels deep; or (nested) all
+    # in one source, over `nested` directories below it, as /etc is
     ndirs = max(1, min(spec.dirs, spec.plain))
-    w.source_dirs = [f"app{d:02d}" for d in range(ndirs)]
+    w.source_dirs = ["site"] if spec.nested else [f"app{d:02d}" for d in range(ndirs)]
     for i in range(spec.plain):
-        d = w.source_dirs[i % ndirs]
-        sub = f"conf.d/{(i // ndirs) % 8}" if i % 3 and spec.subdirs else "."
+        if spec.nested:
+            d, sub = "site", f"d{i % spec.nested:02d}"
+        else:
+            d = w.source_dirs[i % ndirs]
+            sub = f"conf.d/{(i // ndirs) % 8}" if i % 3 and spec.subdirs else "."
         p = dest / "files" / d / sub / f"f{i:06d}.conf"
         p.parent.mkdir(parents=True, exist_ok=True)
         size = _log_uniform(rng, spec.min_size, spec.max_size)

@@ -90,7 +90,7 @@ show_in_root /etc/motd
 
 step "genman switch-generation 2, then prune --keep 1: generation 1, its entry and files go"
 g switch-generation 2
-g prune --keep 1
+g prune --keep 1 --wait
 g list-generations
 ls "$esp/loader/entries" | sed 's/^/  loader\/entries\//'
 

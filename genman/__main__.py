@@ -1,3 +1,3 @@
-from genman.cli import main
+from genman.fastcli import main
 
 main()

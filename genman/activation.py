@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from genman import damage, generation, status
 from genman.bootloader import Pending
@@ -238,26 +238,4 @@ def rollback(opts: Options, progress: Progress, flags: Flags = Flags(),
         number = previous_generation(opts.layout)
         return _apply(opts, _target(opts.layout, number), None, flags, progress, "rollback")
 
-
-# ---------------------------------------------------------------- status
-
-
-def status_report(opts: Options) -> dict[str, Any]:
-    layout = opts.layout
-    m = status.markers(layout)
-    warnings = []
-    if m.booted is not None and m.booted != m.default:
-        warnings.append(f"booted generation {m.booted} is not the default ({m.default}); "
-                        "the next boot starts the default")
-    if m.active != m.default:
-        warnings.append(f"active generation {m.active} differs from the default "
-                        f"({m.default}); the next boot brings back the default")
-    from genman.transaction import read_journal
-
-    if read_journal(layout) is not None:
-        warnings.append("an interrupted genman run left a journal; the next genman "
-                        "command undoes it")
-    warnings += damage.store_damage(layout, m.active)
-    return {"default": m.default, "active": m.active, "booted": m.booted,
-            "pinned": sorted(m.pinned), "warnings": warnings}
 

@@ -23,6 +23,8 @@ INIT_ARGS = "--"
 
 
 def control_char(value: str) -> str | None:
+    if value.isprintable():  # no Cc, Zl or Zp character: the common case, without a regex
+        return None
     m = _CONTROL.search(value)
     return m.group() if m else None
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
+from genman import termout
+
 Say = Callable[[str], None]
 
 log = logging.getLogger("genman")
+termout.install_pending()  # a read command's handler, asked for before logging was loaded
 
 
 def warn(message: str) -> None:

@@ -77,3 +77,15 @@ def check_live(layout: Layout) -> list[Found]:
     from genman.transaction import live_manifest
 
     return check(layout, live_manifest(layout))
+
+
+def drift_lines(found: list[Found], colour: bool) -> list[str]:
+    """`genman drift` and status: each drifted path, then its diff (text only)."""
+    from genman.textdiff import paint
+
+    lines = []
+    for f in found:
+        lines.append(f"/etc/{f.drift.path}: {f.drift.detail}")
+        if f.diff is not None:
+            lines.extend(f"  {paint(line, colour)}" for line in f.diff.lines)
+    return lines

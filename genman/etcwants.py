@@ -27,12 +27,12 @@ export PATH
 """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per /etc file: 10,000s of them
 class LinkWant:
     target: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per /etc file: 10,000s of them
 class CopyWant:
     store: str  # store name
     mode: int

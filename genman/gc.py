@@ -18,6 +18,7 @@ from genman.layout import Layout, is_secret_name, is_store_name, store_names_in
 from genman.ledger import Ledger
 from genman.session import session
 from genman.store import Store, store_size
+from genman.trash import Bin
 
 
 @dataclass(frozen=True)
@@ -194,17 +195,21 @@ def _dead_secrets(layout: Layout, live: set[str]) -> tuple[str, ...]:
     return tuple(sorted(n for n in names if is_secret_name(n) and n not in needed))
 
 
-def execute_store(opts: Options, plan: StorePlan) -> None:
+def execute_store(opts: Options, plan: StorePlan, bin_: Bin | None = None) -> None:
+    """Each dead store path leaves the store in one rename into the trash (deleted after
+    the lock); one the rename cannot move (another mount) is deleted in place."""
     store = Store(opts.layout)
     for name in plan.secrets:
         fsutil.remove_file(opts.layout.host(opts.layout.secrets_dir) / name)
     if not plan.paths:
         store.clean()
         return
+    bin_ = bin_ or Bin(opts.layout)
     with storemount.writable(opts.layout):
         store.clean()
         for name, _ in plan.paths:
-            fsutil.remove_tree(store.host(name))
+            if not bin_.move(store.host(name), name):
+                fsutil.remove_tree(store.host(name))
         fsutil.fsync_dir(store.dir)
 
 
@@ -213,8 +218,8 @@ def plan_gc(opts: Options) -> GcPlan:
     return GcPlan(shrink_boot(opts, numbers), plan_store(opts, numbers))
 
 
-def gc(opts: Options, *, dry_run: bool) -> GcPlan:
-    with session(opts):
+def gc(opts: Options, *, dry_run: bool, wait: bool = False) -> GcPlan:
+    with session(opts, wait_trash=wait):
         plan = plan_gc(opts)
         warn_all(plan.warnings)
         if not dry_run:

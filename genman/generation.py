@@ -16,15 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genman import fsutil
-from genman.compose import Composed, Progress, compose
 from genman.errors import GenmanError
-from genman.hashcache import HashCache
 from genman.layout import Layout
-from genman.manifest import Manifest
-from genman.store import Store, StoreBatch
 
-if TYPE_CHECKING:  # profile pulls in jinja2; list-generations must stay light
+if TYPE_CHECKING:  # building pulls in jinja2, sqlite3; list-generations must stay light
+    from genman.compose import Composed, Progress
+    from genman.hashcache import HashCache
+    from genman.manifest import Manifest
     from genman.profile import Profile
 
 _NUMBER = re.compile(r"^[1-9][0-9]*$")
@@ -56,6 +54,8 @@ class BuildResult:
 
 
 def hash_cache(layout: Layout) -> HashCache:
+    from genman.hashcache import HashCache
+
     return HashCache(layout.build_cache / "hashes.sqlite")
 
 
@@ -99,12 +99,12 @@ def info(layout: Layout, number: int) -> GenerationInfo:
 
 
 def list_generations(layout: Layout) -> list[GenerationInfo]:
-    """Every generation, oldest first. Plain string paths and one summary read per distinct
-    toplevel: list-generations over 1,000 generations is mostly this loop."""
+    """Every generation, oldest first: the links are read each time, the summaries come
+    through the summary index (`genindex`), so 1,000 generations cost one file read."""
+    from genman import genindex
+
     gens = os.fspath(layout.host(layout.generations_dir))
-    store = os.fspath(layout.host(layout.store_dir))
-    summaries: dict[str, dict[str, Any]] = {}
-    out = []
+    found: list[tuple[int, str, float]] = []
     for number in generation_numbers(layout):
         link = f"{gens}/{number}"
         try:
@@ -112,21 +112,15 @@ def list_generations(layout: Layout) -> list[GenerationInfo]:
             mtime = os.lstat(link).st_mtime
         except OSError:
             continue  # removed while we looked (a concurrent prune)
-        summary = summaries.get(toplevel)
-        if summary is None:
-            try:
-                with open(f"{store}/{toplevel}/summary.json", "rb") as f:
-                    summary = json.loads(f.read())
-            except (OSError, ValueError):
-                summary = None
-            if not isinstance(summary, dict):
-                summary = {"description": "(damaged: summary unreadable)"}
-            summaries[toplevel] = summary
-        out.append(GenerationInfo(number, toplevel, datetime.fromtimestamp(mtime, UTC), summary))
-    return out
+        found.append((number, toplevel, mtime))
+    summaries = genindex.summaries(layout, (t for _, t, _ in found))
+    return [GenerationInfo(n, t, datetime.fromtimestamp(m, UTC), summaries[t])
+            for n, t, m in found]
 
 
 def read_manifest(layout: Layout, toplevel: str) -> Manifest:
+    from genman.manifest import Manifest
+
     path = layout.host(layout.store_dir / toplevel / "manifest.json")
     try:
         return Manifest.from_json(path.read_text())
@@ -179,6 +173,10 @@ class Preview:
 
 def preview(profile: Profile, layout: Layout) -> Preview:
     """What `build` would make, computed without writing anything."""
+    from genman.compose import compose
+    from genman.hashcache import HashCache
+    from genman.store import Store, StoreBatch
+
     batch = StoreBatch(Store(layout, HashCache(None)), write=False)
     composed = compose(profile, layout, batch, lambda _: None)
     return Preview(number_for(layout, composed.toplevel)[0], composed, batch.sources,
@@ -187,6 +185,10 @@ def preview(profile: Profile, layout: Layout) -> Preview:
 
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:
     """Make generation N from a validated profile (caller holds the lock)."""
+    from genman import fsutil
+    from genman.compose import compose
+    from genman.store import Store
+
     cache = hash_cache(layout)
     store = Store(layout, cache)
     fsutil.clean_stray_temps(layout.host(layout.generations_dir))
@@ -212,6 +214,7 @@ def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None)
     if number > last_number(layout):
         fsutil.atomic_write(layout.host(layout.last_generation), f"{number}\n")
     fsutil.atomic_symlink(str(layout.store_dir / toplevel), gens / str(number))
+    list_generations(layout)  # rewrites the summary index with the new one
     return BuildResult(number, toplevel, new=True, added=added)
 
 
@@ -219,6 +222,8 @@ def forget(layout: Layout, number: int) -> None:
     """Drop generation `number`, the new one of a switch refused before anything changed:
     it was never live nor in a boot menu, so its number is handed out again (only to the
     next build). Its store paths are left for gc."""
+    from genman import fsutil
+
     fsutil.remove_file(layout.host(layout.generations_dir) / str(number))
     if last_number(layout) == number:
         fsutil.atomic_write(layout.host(layout.last_generation), f"{number - 1}\n")

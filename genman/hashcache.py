@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sqlite3
 import stat
 import time
 from pathlib import Path
@@ -58,6 +57,8 @@ class HashCache:
             return self._entries
         self._entries = {}
         if self.db_path is not None and _trusted(self.db_path):
+            import sqlite3  # here: status checks the store with no cache, and stays light
+
             try:
                 con = sqlite3.connect(self.db_path)
                 try:
@@ -77,7 +78,8 @@ class HashCache:
         if st is None:
             st = os.stat(key)
         ident = _identity(st)
-        cached = self._load().get(key)
+        entries = self._entries if self._entries is not None else self._load()
+        cached = entries.get(key)
         if cached is not None and cached[0] == ident:
             self.hits += 1
             return cached[1]
@@ -97,6 +99,8 @@ class HashCache:
         # Hashes of private files are private too: a 0700 directory, a 0600 database.
         if not fsutil.private_dir(self.db_path.parent):
             return
+        import sqlite3
+
         try:
             os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
             con = sqlite3.connect(self.db_path)

@@ -9,7 +9,6 @@ Two kinds of path live here and must not be mixed:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
     if path.startswith("/"):
         return "the /etc path must be relative (no leading /)"
     parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    if "" in parts or "." in parts or ".." in parts:  # list lookups: 10,000 calls a build
         return "the /etc path may not contain '..', '.' or empty parts"
     if "\\" in path and path.startswith(UNIT_DIRS) and all(
             _ESCAPED_NAME.fullmatch(p) for p in parts if "\\" in p):
@@ -64,9 +63,10 @@ def etc_path_problem(path: object, reserved: bool = True) -> str | None:
         return (f"the /etc path contains {m.group()!r} (quotes, backslashes and control "
                 "characters are not supported; a systemd unit name under systemd/system/ may "
                 "hold \\xNN escapes)")
-    if len(path.encode()) > PATH_MAX or any(len(p.encode()) > NAME_MAX for p in parts):
+    size = len(path.encode())  # names are scanned only when the whole path could hold a long one
+    if size > PATH_MAX or (size > NAME_MAX and any(len(p.encode()) > NAME_MAX for p in parts)):
         return "the /etc path or one of its names is too long"
-    if reserved and any(len(p.encode()) > ETC_NAME_MAX for p in parts):
+    if reserved and size > ETC_NAME_MAX and any(len(p.encode()) > ETC_NAME_MAX for p in parts):
         return (f"a name in the /etc path is longer than {ETC_NAME_MAX} bytes (file names "
                 f"are limited to {NAME_MAX}, and genman adds up to {NAME_MAX - ETC_NAME_MAX} "
                 "to a name while it switches)")
@@ -142,7 +142,7 @@ class Layout:
         real_root = os.path.realpath(self.root)
         for target in (self.state_dir, self.run_dir, self.etc, self.ledger.parent,
                        PurePosixPath("/boot"), PurePosixPath("/boot/efi"), PurePosixPath("/efi"),
-                       self.lock_file, self.journal):
+                       self.lock_file, self.journal, self.trash_dir):
             real = os.path.realpath(self.host(target))
             if real != real_root and not real.startswith(real_root.rstrip("/") + "/"):
                 raise GenmanError(
@@ -157,6 +157,7 @@ class Layout:
     generations_dir = STATE_DIR / "generations"
     default_link = STATE_DIR / "default"
     cache_dir = STATE_DIR / "cache"
+    generations_index = STATE_DIR / "generations-index.json"  # a cache: genindex.py
     journal = STATE_DIR / "journal.json"
     lock_file = STATE_DIR / "lock"
     run_dir = RUN_DIR
@@ -167,6 +168,7 @@ class Layout:
     pins_dir = STATE_DIR / "pins"
     secrets_dir = STATE_DIR / "secrets"  # 0700 root: [secrets] content, by keyed hash
     secrets_key = STATE_DIR / "secrets/.key"  # the host's HMAC key for those names
+    trash_dir = STATE_DIR / "trash"  # what prune and gc removed, until it is deleted (trash.py)
     etc = ETC
     etc_static = ETC / "static"
     ledger = ETC / "genman/ledger.json"
@@ -186,6 +188,8 @@ class Layout:
             base = Path("/var/cache/genman")
         else:
             base = Path.home() / ".cache/genman"
+        import hashlib  # only here: the read commands never need it
+
         return base / hashlib.sha256(os.fsencode(self.root)).hexdigest()[:16]
 
     def generation(self, number: int) -> PurePosixPath:

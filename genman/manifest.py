@@ -16,7 +16,7 @@ from genman.health.config import HealthConfig
 SCHEMA = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per /etc file: 10,000s of them
 class EtcEntry:
     store: str
     mode: int | None = None  # set => a real file in /etc rather than a link

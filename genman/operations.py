@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genman import generation, status
+from genman import generation
 from genman.compose import Progress
 from genman.context import Options
-from genman.diff import Diff
 from genman.generation import BuildResult
 from genman.session import session
 
@@ -22,13 +21,7 @@ def build(opts: Options, profile_file: Path, progress: Progress) -> BuildResult:
         return generation.build(prof, opts.layout, progress)
 
 
-def generation_rows(opts: Options) -> list[dict[str, Any]]:
-    from genman import bootloader
-
-    return status.rows(opts.layout, bootloader.entry_numbers(opts))
-
-
-def diff(opts: Options, a: int, b: int) -> Diff:
+def diff(opts: Options, a: int, b: int) -> Any:
     from genman.diff import diff as diff_manifests
 
     return diff_manifests(generation.manifest_of(opts.layout, a),
@@ -45,17 +38,18 @@ def content_diff(opts: Options, a: int, b: int) -> Any:
 # --- boot entries, prune, gc, pins (genman.bootloader, genman.prune, genman.gc) ---
 
 
-def prune(opts: Options, keep: int | None, older_than: str | None, dry_run: bool) -> Any:
+def prune(opts: Options, keep: int | None, older_than: str | None, dry_run: bool,
+          wait: bool = False) -> Any:
     from genman import prune as prune_mod
 
     age = prune_mod.parse_age(older_than) if older_than is not None else None
-    return prune_mod.prune(opts, keep=keep, older_than=age, dry_run=dry_run)
+    return prune_mod.prune(opts, keep=keep, older_than=age, dry_run=dry_run, wait=wait)
 
 
-def gc(opts: Options, dry_run: bool) -> Any:
+def gc(opts: Options, dry_run: bool, wait: bool = False) -> Any:
     from genman import gc as gc_mod
 
-    return gc_mod.gc(opts, dry_run=dry_run)
+    return gc_mod.gc(opts, dry_run=dry_run, wait=wait)
 
 
 def pin(opts: Options, number: int, on: bool) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
+from genman.bootid import boot_id as boot_id  # re-exported: where probes are looked for
 from genman.errors import GenmanError
 from genman.layout import Layout
 from genman.ledger import Ledger
@@ -60,11 +61,6 @@ def read_ledger(layout: Layout) -> Ledger | None:
     host = layout.host(layout.ledger)
     text = _read(str(host))
     return None if text is None else Ledger.parse(text, str(host))
-
-
-def boot_id() -> str | None:
-    text = _read("/proc/sys/kernel/random/boot_id")
-    return text.strip() if text else None
 
 
 def can_chown() -> bool:

@@ -18,6 +18,7 @@ from genman.context import Options
 from genman.errors import GenmanError
 from genman.gc import StorePlan, boot_once_numbers, execute_store, live_etc_names, plan_store
 from genman.session import session
+from genman.trash import Bin
 
 _AGE = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -113,21 +114,25 @@ def plan_prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
 
 def execute_prune(opts: Options, plan: PrunePlan) -> None:
     """Entries first (none names a doomed generation afterwards), then the generation
-    links, then the store paths."""
+    links, then the store paths: each renamed into the trash, deleted after the lock."""
     from genman.bootloader import execute_boot
 
     execute_boot(opts, plan.boot)
-    gens = opts.layout.host(opts.layout.generations_dir)
+    layout = opts.layout
+    gens = layout.host(layout.generations_dir)
+    bin_ = Bin(layout)
     for n in plan.generations:
-        fsutil.remove_file(gens / str(n), durable=False)
+        if not bin_.move(gens / str(n), f"generation-{n}"):
+            fsutil.remove_file(gens / str(n), durable=False)
     if plan.generations:
         fsutil.fsync_dir(gens)
-    execute_store(opts, plan.store)
+    execute_store(opts, plan.store, bin_)
+    generation.list_generations(layout)  # rewrites the summary index without them
 
 
 def prune(opts: Options, *, keep: int | None, older_than: timedelta | None,
-          dry_run: bool) -> PrunePlan:
-    with session(opts):
+          dry_run: bool, wait: bool = False) -> PrunePlan:
+    with session(opts, wait_trash=wait):
         plan = plan_prune(opts, keep=keep, older_than=older_than)
         warn_all(plan.warnings)
         if not dry_run:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genman.diff import Diff
+if TYPE_CHECKING:
+    from genman.diff import Diff
 
 WIDTH = 80
 

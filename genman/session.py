@@ -5,6 +5,10 @@ stray temp files of a killed run are removed, a file-based one-shot boot that ha
 is finished, and an interrupted switch is undone (`transaction.recover`). The session
 carries the two output channels: `say` for progress, `warn` for what the user must hear
 (the "genman" logger, which the CLI always prints to stderr).
+
+Leaving releases the lock, then empties the trash (what prune and gc moved out of the way,
+or what a crashed run left there): in a detached child, or before returning with
+`wait_trash` (`genman prune --wait`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from genman import trash
 from genman.channel import Say, quiet, warn
 from genman.context import Options
+from genman.errors import GenmanError, LockHeld
 from genman.lock import locked
 from genman.services import InitSystem
 from genman.transaction import recover
@@ -31,9 +37,17 @@ class Session:
 
 
 @contextlib.contextmanager
-def session(opts: Options, say: Say = quiet,
-            init_system: InitSystem | None = None) -> Iterator[Session]:
+def session(opts: Options, say: Say = quiet, init_system: InitSystem | None = None,
+            wait_trash: bool = False) -> Iterator[Session]:
     """Hold the lock for the block, after recovering what a killed run left."""
-    with locked(opts.layout):
-        recovered = recover(opts, say, init_system)
-        yield Session(opts, say, recovered)
+    try:
+        with locked(opts.layout):
+            recovered = recover(opts, say, init_system)
+            yield Session(opts, say, recovered)
+    except LockHeld:
+        raise  # the trash is the holder's to empty
+    except BaseException:
+        with contextlib.suppress(OSError, GenmanError):  # the error that stopped us matters
+            trash.dispose(opts.layout, wait_trash)
+        raise
+    trash.dispose(opts.layout, wait_trash)

@@ -10,16 +10,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from genman.ledger import Ledger
+from genman.markers import Markers as Markers  # re-exported: SystemState's word
 from genman.services import InitSystem
 from genman.services.state import ServiceState
-
-
-@dataclass(frozen=True)
-class Markers:
-    default: int | None
-    active: int | None
-    booted: int | None
-    pinned: frozenset[int]
 
 
 class NodeKind(StrEnum):

@@ -7,7 +7,7 @@ from typing import Any
 
 from genman import generation
 from genman.layout import Layout
-from genman.state import Markers
+from genman.markers import Markers
 
 
 def pinned(layout: Layout) -> frozenset[int]:
@@ -45,3 +45,4 @@ def rows(layout: Layout, boot_entries: set[int]) -> list[dict[str, Any]]:
             "boot_entry": g.number in boot_entries,
         })
     return out
+

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genman import operations
+from genman import status
 from genman.cli import cli
 from tests.conftest import Run
 from tests.helpers import PROFILE
@@ -99,7 +99,7 @@ def test_usage_error_exits_2(genman: Callable[..., Run]) -> None:
 def test_bug_exits_3_without_traceback_unless_debug(
     root: Path, genman: Callable[..., Run], mocker: pytest.MockerFixture
 ) -> None:
-    mocker.patch.object(operations, "generation_rows", side_effect=ZeroDivisionError("boom"))
+    mocker.patch.object(status, "rows", side_effect=ZeroDivisionError("boom"))
     r = genman("--root", root, "list-generations")
     assert r.code == 3
     assert "internal error: ZeroDivisionError: boom" in r.err and "Traceback" not in r.err
@@ -109,7 +109,7 @@ def test_bug_exits_3_without_traceback_unless_debug(
 
 def test_interrupt_exits_130(root: Path, genman: Callable[..., Run],
                              mocker: pytest.MockerFixture) -> None:
-    mocker.patch.object(operations, "generation_rows", side_effect=KeyboardInterrupt)
+    mocker.patch.object(status, "rows", side_effect=KeyboardInterrupt)
     assert genman("--root", root, "list-generations").code == 130
 
 

@@ -84,6 +84,8 @@ def execute_boot(opts: Options, plan: BootPlan) -> None:
 
 def entry_numbers(opts: Options) -> set[int]:
     """Generations the configured bootloader has an entry for (empty when unknown)."""
+    if opts.bootloader is BootloaderChoice.NONE:  # no entries; list-generations stays light
+        return set()
     from genman.bootloader.backends import backend
 
     try:

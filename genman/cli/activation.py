@@ -249,35 +249,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Example:
       genman status --json | jq .active
     """
-    from genman import activation, driftcheck
-    from genman.health import commands as health
+    from genman import readcmds
 
-    report = activation.status_report(opts_of(ctx))
-    extra = health.status_fields(opts_of(ctx))
-    found = driftcheck.check_live(opts_of(ctx).layout)
-    if as_json:
-        echo_json({**report, **extra, "drift": [f.to_dict() for f in found]})
-        return
-
-    def show(n: int | None) -> str:
-        return "-" if n is None else str(n)
-
-    for line in health.status_head(extra):  # what went wrong comes first
-        click.echo(line)
-    click.echo(f"default: {show(report['default'])}")
-    click.echo(f"active:  {show(report['active'])}")
-    click.echo(f"booted:  {show(report['booted'])}")
-    for line in health.status_tail(extra):
-        click.echo(line)
-    if found:
-        from genman.cli.adopt import drift_lines
-
-        click.echo(f"drift: {len(found)} managed /etc path(s) changed by hand "
-                   "(`genman switch` refuses to overwrite them without --backup or --force):")
-        for line in drift_lines(found, sys.stdout.isatty()):
-            click.echo(f"  {line}")
-    for w in report["warnings"]:
-        click.echo(f"warning: {w}", err=True)
+    readcmds.status(opts_of(ctx), as_json, echo)
 
 
 @cli.command("boot-once", context_settings=CONTEXT)

@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from genman.cli.base import CONTEXT, cli, echo_json, opts_of
-
-if TYPE_CHECKING:
-    from genman.driftcheck import Found
-
-
-def drift_lines(found: list[Found], colour: bool) -> list[str]:
-    from genman.textdiff import paint
-
-    lines = []
-    for f in found:
-        lines.append(f"/etc/{f.drift.path}: {f.drift.detail}")
-        if f.diff is not None:
-            lines.extend(f"  {paint(line, colour)}" for line in f.diff.lines)
-    return lines
 
 
 @cli.command(context_settings=CONTEXT)
@@ -50,7 +35,7 @@ def drift(ctx: click.Context, as_json: bool) -> None:
     if not found:
         click.echo("no drift: every managed /etc path is as the live generation made it")
         return
-    for line in drift_lines(found, sys.stdout.isatty()):
+    for line in driftcheck.drift_lines(found, sys.stdout.isatty()):
         click.echo(line)
 
 

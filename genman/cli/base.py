@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from genman import __version__
+from genman import __version__, termout
 from genman.context import BootloaderChoice, Options
 from genman.layout import Layout
 
@@ -33,28 +33,8 @@ def progress(message: str) -> None:
     logging.getLogger("genman").debug(message)
 
 
-class WarningHandler(logging.Handler):
-    """Every warning of the "genman" logger reaches stderr as `warning: ...`, terminal or
-    not, in the order raised. Looks up sys.stderr at each call (it may be replaced)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.seen: set[str] = set()  # a warning is told once per run (recovery plans too)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message not in self.seen:
-            self.seen.add(message)
-            click.echo(f"warning: {message}", err=True)
-
-
 def install_warning_handler() -> None:
-    log = logging.getLogger("genman")
-    for h in log.handlers:
-        if isinstance(h, WarningHandler):
-            h.seen.clear()  # a new run (tests run many in one process)
-            return
-    log.addHandler(WarningHandler())
+    termout.install_warning_handler(echo)
 
 
 def opts_of(ctx: click.Context) -> Options:
@@ -70,8 +50,8 @@ def profile_path(opts: Options, given: Path | None) -> Path:
     return opts.layout.host(opts.layout.default_profile)
 
 
-def echo(text: str, err: bool = False) -> None:
-    click.echo(text, err=err)
+def echo(text: str, err: bool = False, nl: bool = True) -> None:
+    click.echo(text, err=err, nl=nl)
 
 
 def echo_json(data: Any) -> None:

@@ -11,6 +11,7 @@ from genman.cli.base import (
     CONTEXT,
     PROFILE_ARG,
     cli,
+    echo,
     echo_json,
     opts_of,
     print_plan,
@@ -18,6 +19,11 @@ from genman.cli.base import (
     progress,
 )
 from genman.completion import generation_numbers
+
+WAIT_TRASH = click.option("--wait", is_flag=True,
+                          help="Return once the removed files are deleted (default: they are "
+                               "deleted in the background; the space freed is printed either "
+                               "way).")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -58,16 +64,9 @@ def list_generations(ctx: click.Context, as_json: bool) -> None:
       genman list-generations
       genman list-generations --json | jq '.[] | select(.default) | .number'
     """
-    from genman import operations
-    from genman.health.commands import with_states
+    from genman import readcmds
 
-    rows = with_states(opts_of(ctx), operations.generation_rows(opts_of(ctx)))
-    if as_json:
-        echo_json(rows)
-    else:
-        from genman.report import generations_table
-
-        click.echo(generations_table(rows), nl=False)
+    readcmds.list_generations(opts_of(ctx), as_json, echo)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -90,6 +89,11 @@ def diff(ctx: click.Context, a: int, b: int, as_json: bool, content: bool) -> No
       genman diff 4 5
       genman diff 4 5 --content | less -R
     """
+    if not content:  # the same bytes as the click-free path (genman.fastcli) prints
+        from genman import readcmds
+
+        readcmds.diff(opts_of(ctx), a, b, as_json, echo)
+        return
     import sys
 
     from genman import operations
@@ -120,21 +124,26 @@ def diff(ctx: click.Context, a: int, b: int, as_json: bool, content: bool) -> No
               help="Remove generations older than AGE (30d, 12h, 2w). With --keep: only "
                    "those that are both outside the N newest and older than AGE.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@WAIT_TRASH
 @click.pass_context
-def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run: bool) -> None:
+def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run: bool,
+          wait: bool) -> None:
     """Delete old generations, their boot entries and boot files, then collect garbage.
 
-    Never removed: the default, active, booted and pinned generations.
+    Never removed: the default, active, booted and pinned generations. What goes leaves
+    at once (renamed into /var/lib/genman/trash under the lock); the files are deleted
+    after the lock is released, in the background unless --wait.
 
     \b
     Examples:
       genman prune --keep 5
       genman prune --older-than 30d --dry-run
+      genman prune --keep 5 --wait && df -h /var
     """
     from genman import operations
     from genman.prune import freed_text
 
-    plan = operations.prune(opts_of(ctx), keep, older_than, dry_run)
+    plan = operations.prune(opts_of(ctx), keep, older_than, dry_run, wait)
     print_plan(plan.describe(), dry_run)
     if dry_run:
         return
@@ -153,21 +162,23 @@ def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run:
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@WAIT_TRASH
 @click.pass_context
-def gc(ctx: click.Context, dry_run: bool) -> None:
+def gc(ctx: click.Context, dry_run: bool, wait: bool) -> None:
     """Remove store paths and boot files no generation references.
 
-    Paths of the active and booted system and of an interrupted switch are kept.
+    Paths of the active and booted system and of an interrupted switch are kept. Removed
+    store paths are deleted after the lock is released, in the background unless --wait.
 
     \b
     Examples:
       genman gc --dry-run
-      genman gc
+      genman gc --wait
     """
     from genman import operations
     from genman.prune import freed_text
 
-    plan = operations.gc(opts_of(ctx), dry_run)
+    plan = operations.gc(opts_of(ctx), dry_run, wait)
     print_plan(plan.describe(), dry_run)
     if not dry_run:
         click.echo(f"removed {len(plan.store.paths)} store paths; {freed_text(plan.freed())}")

@@ -20,7 +20,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from genman import fsutil
 from genman.layout import Layout
 
 
@@ -71,6 +70,8 @@ def read(layout: Layout, number: int) -> Record | None:
 
 def write(layout: Layout, number: int, record: Record) -> None:
     rec = replace(record, changed=record.changed or now_iso())
+    from genman import fsutil  # writing only: reading stays light (list-generations)
+
     fsutil.atomic_write(_path(layout, number), json.dumps(rec.to_dict()) + "\n", 0o644)
 
 

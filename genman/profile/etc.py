@@ -35,9 +35,10 @@ class _Entry:
     uid: int | None
     gid: int | None
 
-    def make(self, path: str, source: Path | None = None, content: bytes | None = None,
+    def make(self, path: str, source: Path | str | None = None, content: bytes | None = None,
              source_mode: int | None = None) -> EtcFile:
-        return EtcFile(path, self.kind, self.file, self.key, source=source, content=content,
+        return EtcFile(path, self.kind, self.file, self.key,
+                       source=None if source is None else os.fspath(source), content=content,
                        mode=self.mode, user=self.user, group=self.group, uid=self.uid,
                        gid=self.gid, source_mode=source_mode)
 
@@ -48,7 +49,7 @@ def parse(raw: Raw, layout: Layout, context: dict[str, Any],
     """`owners`: the target's users and groups, when they are not the layout's."""
     owners = owners or Owners.read(layout)
     by_path: dict[str, EtcFile] = {}
-    checked: set[PurePosixPath] = set()
+    checked: set[str] = set()
     for etc_path, entries in sorted(raw.tables("etc").items()):
         entry = _entry(layout, owners, etc_path, entries)
         for ef in _produce(layout, entry, context, compiled):
@@ -118,7 +119,7 @@ def _produce(layout: Layout, e: _Entry, context: dict[str, Any],
         produced = []
         for rel, p, regular in _walk_source_dir(src):
             if not regular:
-                raise err(e.file, f"{e.key} source", f"{show(p)} is not a regular file",
+                raise err(e.file, f"{e.key} source", f"{show(Path(p))} is not a regular file",
                           "remove the broken link or special file from the directory")
             produced.append(e.make(f"{e.path}/{rel}", source=p))
         return produced
@@ -133,7 +134,7 @@ def _produce(layout: Layout, e: _Entry, context: dict[str, Any],
     )
 
 
-def _walk_source_dir(src: Path) -> list[tuple[str, Path, bool]]:
+def _walk_source_dir(src: Path) -> list[tuple[str, str, bool]]:
     """(relative path, path, is a regular file) for everything below src, sorted."""
     files = []
     stack = [("", str(src))]
@@ -145,13 +146,13 @@ def _walk_source_dir(src: Path) -> list[tuple[str, Path, bool]]:
             if entry.is_dir():  # follows links, like cp -rL
                 subdirs.append((rel + "/", entry.path))
             else:
-                files.append((rel, Path(entry.path), entry.is_file()))
+                files.append((rel, entry.path, entry.is_file()))
         stack.extend(reversed(subdirs))
     return sorted(files)
 
 
 def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str,
-                   checked: set[PurePosixPath] | None = None) -> None:
+                   checked: set[str] | None = None) -> None:
     """The one check for a path a profile puts under /etc, whether named as a key or found
     in a source directory: etc_path_problem, then its directory resolved in the target
     must stay inside /etc (once per directory when `checked` is given)."""
@@ -161,11 +162,12 @@ def check_etc_path(layout: Layout, file: Path, key: str, etc_path: str,
             f"{key} (/etc/{etc_path!r})"
         raise err(file, shown, problem,
                   'use another path relative to /etc, e.g. [etc."nginx/nginx.conf"]')
-    parent = PurePosixPath("/etc", *etc_path.split("/")[:-1])
-    if checked is not None:
-        if parent in checked:
+    parent_key = etc_path.rpartition("/")[0]
+    if checked is not None:  # per directory, keyed by its string: no path object per file
+        if parent_key in checked:
             return
-        checked.add(parent)
+        checked.add(parent_key)
+    parent = PurePosixPath("/etc", parent_key) if parent_key else PurePosixPath("/etc")
     try:
         real = resolve_in_root(layout.root, parent)
     except OSError:

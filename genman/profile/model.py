@@ -23,13 +23,13 @@ class EtcKind(StrEnum):
     TEXT = "text"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per /etc file: 10,000s of them
 class EtcFile:
     path: str  # relative to /etc
     kind: EtcKind
     declared_in: Path
     key: str  # the profile key, e.g. etc."nginx/sites"
-    source: Path | None = None  # SOURCE: the file to copy
+    source: str | None = None  # SOURCE: the file to copy (a str: 10,000s of them)
     content: bytes | None = None  # TEMPLATE/TEXT: rendered bytes
     mode: int | None = None  # set => a real file in /etc, not a link
     user: str | None = None
