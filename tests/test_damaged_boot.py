@@ -104,7 +104,8 @@ def test_switch_keeps_a_damaged_generations_systemd_boot_entry(
         after = snapshot(esp / "EFI/genman")
         assert {k: v for k, v in after.items() if k in kept} == kept  # nothing deleted
         assert _bootctl(esp) == ["genman-1.conf", "genman-2.conf", "genman-3.conf"]
-        assert "default genman-3.conf" in (esp / "loader/loader.conf").read_text()
+        assert "default genman-*" in (esp / "loader/loader.conf").read_text()
+        assert "sort-key genman-1-default" in (esp / "loader/entries/genman-3.conf").read_text()
 
         # The explicit way out the warning names.
         os.unlink(root / "var/lib/genman/generations/1")
@@ -180,7 +181,8 @@ def test_a_switch_refused_for_esp_space_leaves_no_generation_in_the_way(
         r = _switch(sb, "big kernel", "--esp", esp)
         assert r.code == 0, r.err
         assert _bootctl(esp) == ["genman-1.conf", "genman-2.conf", "genman-3.conf"]
-        assert "default genman-3.conf" in (esp / "loader/loader.conf").read_text()
+        assert "default genman-*" in (esp / "loader/loader.conf").read_text()
+        assert "sort-key genman-1-default" in (esp / "loader/entries/genman-3.conf").read_text()
 
 
 def test_a_kept_grub_entry_moves_from_the_top_into_the_submenu(tmp_path: Path) -> None:
