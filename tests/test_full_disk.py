@@ -120,5 +120,7 @@ def test_a_full_file_system_refuses_the_switch_and_freeing_space_lets_it_run(
         assert not os.path.lexists(root / "etc/app/one.conf")
         default = generation.link_number(layout, layout.host(layout.default_link))
         assert default == generation.generation_numbers(layout)[-1]
-        assert f"default genman-{default}.conf" in (esp / "loader/loader.conf").read_text()
+        assert "default genman-*" in (esp / "loader/loader.conf").read_text()
+        assert "sort-key genman-1-default" in (
+            esp / f"loader/entries/genman-{default}.conf").read_text()
         assert genman("--root", root, "status").err == ""
