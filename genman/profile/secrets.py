@@ -108,7 +108,8 @@ def check(secrets: tuple[SecretSpec, ...], etc: tuple[EtcFile, ...]) -> None:
         if e.source is not None and files:
             real = Path(os.path.realpath(e.source))
             if real in files:
-                raise err(e.declared_in, f"{e.key} source", f"{show(Path(e.source))} is the file of "
+                raise err(e.declared_in, f"{e.key} source",
+                          f"{show(Path(e.source))} is the file of "
                           f"{files[real].key}; an [etc] source is copied into the "
                           "world-readable store", f"drop {e.key} and let {files[real].key} "
                           "install it")
