@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from vmlib.images import Combo
-from vmlib.scenario import assert_booted, boot_menu, reboot_into, switch
+from vmlib.scenario import assert_booted, assert_genman_packaged, boot_menu, reboot_into, switch
 
 pytestmark = pytest.mark.vm
 
@@ -22,6 +22,7 @@ def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines)
     m = machines(COMBO, image_factory(COMBO))
     m.start()
     boot_menu(m)
+    assert_genman_packaged(m)
     assert m.succeed("cat /proc/1/comm").strip() == "init"
     m.succeed("test ! -d /run/systemd/system")  # sd_booted() is false: really not systemd
     switch(m, COMBO, "gen1")
