@@ -79,9 +79,10 @@ def _hook_digests(tree: Path) -> dict[str, str]:
 def install_genman(tree: Path) -> None:
     """`apt-get install` of the .deb in the tree (chroot; no network: the base tree has
     every dependency). The base tree's initrds were made with genman's hook at the
-    packaged paths; the package's trigger would rebuild them all the same (20-40 s per
-    kernel), so update-initramfs is held off during the install, and only if the packaged
-    hook files differ from the base tree's are the initrds rebuilt."""
+    packaged paths; the package's trigger (update-initramfs -u) would make the newest one
+    again, the same, for 20-40 s per image, so update-initramfs is held off during the
+    install, and only if the packaged hook files differ from the base tree's are the
+    initrds rebuilt."""
     deb = genman_deb()
     started = time.monotonic()
     before = _hook_digests(tree)
