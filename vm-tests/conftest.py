@@ -34,6 +34,11 @@ REQUIRED_TOOLS = {
     "grub-mkimage": "grub-common",
     "busybox": "busybox-static",
     "dash": "dash",
+    # genman's .deb, built from the checkout for the guests (vmlib/package.py)
+    "git": "git",
+    "dpkg-buildpackage": "dpkg-dev",
+    "dh": "debhelper",
+    "dh_python3": "dh-python",
 }
 REQUIRED_FILES = {
     OVMF_CODE: "ovmf",

@@ -17,7 +17,15 @@ from vmlib.adopt_flow import import_changes_nothing
 from vmlib.deploy_flow import deploy_and_boot, free_port
 from vmlib.health_flow import confirm_flows, fall_back_from
 from vmlib.images import Combo
-from vmlib.scenario import assert_booted, boot_menu, default_generation, genman, reboot_into, switch
+from vmlib.scenario import (
+    assert_booted,
+    assert_genman_packaged,
+    boot_menu,
+    default_generation,
+    genman,
+    reboot_into,
+    switch,
+)
 
 pytestmark = pytest.mark.vm
 
@@ -33,6 +41,7 @@ def test_sysvinit_switch_restarts_only_changed_services(image_factory, machines,
     m = machines(COMBO, image_factory(COMBO), ssh_port=free_port())
     m.start()
     boot_menu(m)
+    assert_genman_packaged(m)
     assert m.succeed("cat /proc/1/comm").strip() == "init"
     m.succeed("test ! -d /run/systemd/system")  # sd_booted() is false: really not systemd
     switch(m, COMBO, "gen1")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import log
+from .package import GUEST_GENMAN, install_genman
 from .trees import REPO, VARIANTS, base_tree
 
 SECTOR = 512
@@ -52,11 +53,12 @@ class Combo:
         return self.firmware == "uefi"
 
     def genman_cmd(self) -> str:
-        """How the tests call genman in this guest: bootloader and ESP named explicitly,
-        since a bare FAT on virtio is all the probing has to go on."""
+        """How the tests call genman in this guest: the packaged command (package.py),
+        bootloader and ESP named explicitly, since a bare FAT on virtio is all the
+        probing has to go on."""
         if self.bootloader == "systemd-boot":
-            return "genman --bootloader systemd-boot --esp /boot/efi"
-        return "genman --bootloader grub --boot-dir /boot"
+            return f"{GUEST_GENMAN} --bootloader systemd-boot --esp /boot/efi"
+        return f"{GUEST_GENMAN} --bootloader grub --boot-dir /boot"
 
 
 COMBOS = [
@@ -89,8 +91,9 @@ def kernel_versions(tree: Path) -> list[str]:
 
 
 def prepare_tree(combo: Combo, dest: Path) -> Path:
-    """A private copy of the cached base tree with genman installed and the image's
-    fstab, ready for mkfs (or for a host-side `genman --root` first)."""
+    """A private copy of the cached base tree with genman's .deb installed (apt-get, in a
+    chroot) and the image's fstab, ready for mkfs (or for a host-side `genman --root`
+    first, which runs this checkout's genman on the host)."""
     base = base_tree(VARIANTS[combo.variant])
     tree = dest / "tree"
     if tree.exists():
@@ -106,42 +109,6 @@ def prepare_tree(combo: Combo, dest: Path) -> Path:
         fstab.append(f"LABEL={ESP_LABEL} /boot/efi vfat umask=0077 0 0")
     (tree / "etc/fstab").write_text("\n".join(fstab) + "\n")
     return tree
-
-
-def install_genman(tree: Path) -> None:
-    """genman from this checkout, as the package would lay it out: the `genman` package
-    with `bootloaders/` as its `genman.bootloaders` subpackage (see pyproject.toml)."""
-    dest = tree / "usr/local/lib/genman"
-    if dest.exists():
-        shutil.rmtree(dest)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "genman", dest / "genman", ignore=ignore)
-    if (REPO / "bootloaders").is_dir():
-        target = dest / "genman/bootloaders"
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(REPO / "bootloaders", target, ignore=ignore)
-    # Precompiled: the first genman run under TCG otherwise spends seconds compiling.
-    # A file that does not compile keeps no .pyc; the guest then reports the error itself.
-    subprocess.run(
-        [
-            "python3",
-            "-m",
-            "compileall",
-            "-q",
-            "-s",
-            str(dest),
-            "-p",
-            "/usr/local/lib/genman",
-            str(dest),
-        ],
-        capture_output=True,
-        check=False,
-    )
-    wrapper = tree / "usr/local/bin/genman"
-    wrapper.parent.mkdir(parents=True, exist_ok=True)
-    wrapper.write_text('#!/bin/sh\nPYTHONPATH=/usr/local/lib/genman exec python3 -m genman "$@"\n')
-    wrapper.chmod(0o755)
 
 
 def install_profiles(tree: Path) -> None:

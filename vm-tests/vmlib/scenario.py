@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .images import REPO, Combo
 from .machine import GuestBootError, GuestCommandError, Machine, Result
+from .package import GUEST_GENMAN
 
 PROFILES = "/etc/genman/vm"
 BOOT_BUDGET = 180  # seconds from power-on to the agent, menu wait included (TCG)
@@ -223,6 +224,17 @@ def assert_booted(m: Machine, combo: Combo, generation: int, marker: str) -> Non
     gens = generations(m, combo)
     assert gens[generation].get("booted") is True, gens
     assert gens[generation].get("active") is True, gens
+
+
+def assert_genman_packaged(m: Machine) -> None:
+    """genman in the guest is the .deb's (package.py): dpkg has it installed, the
+    command on PATH is the packaged one, and no copied tree is left to shadow it."""
+    status = m.succeed("dpkg-query -W -f '${Status} ${Version}' genman")
+    assert status.startswith("install ok installed "), status
+    assert m.succeed("command -v genman").strip() == GUEST_GENMAN
+    m.succeed(f"{GUEST_GENMAN} --version && test ! -e /usr/local/lib/genman")
+    # The hook the initrds were made with is the package's own file.
+    m.succeed("dpkg -S /usr/share/initramfs-tools/hooks/genman | grep -q '^genman:'")
 
 
 def sh_quote(s: str) -> str:

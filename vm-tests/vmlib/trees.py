@@ -1,6 +1,6 @@
 """Debian guest trees: debootstrap once per package list, cached outside the checkout.
 
-Run as a script to prebuild the caches in the background:
+Run as a script to prebuild the caches (and genman's .deb) in the background:
     python3 vm-tests/vmlib/trees.py systemd sysvinit openrc
 """
 
@@ -32,7 +32,7 @@ INITRD_DIR = REPO / "initrd"
 OLD_KERNEL_PACKAGE = "linux-image-6.1.0-47-amd64"
 OLD_KERNEL_VERSION = "6.1.0-47-amd64"
 # Bump when base_tree() changes in a way the hashed inputs do not show.
-BASE_RECIPE = 3
+BASE_RECIPE = 4
 
 SUITE = "bookworm"
 COMMON = [
@@ -45,6 +45,9 @@ COMMON = [
     "python3-jinja2",
     "python3-psutil",
     "python3-pyudev",
+    # genman's other Depends (debian/control): with all of them in the tree, the image's
+    # `apt-get install ./genman_*.deb` needs no network.
+    "python3-yaml",
 ]
 
 
@@ -130,7 +133,8 @@ def debootstrap_tree(variant: Variant) -> Path:
     return build_once(name, build) / "tree"
 
 
-def chroot(tree: Path, *cmd: str) -> None:
+def chroot(tree: Path, *cmd: str) -> str:
+    """Run `cmd` in the tree with a clean environment; its output (stdout, then stderr)."""
     env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "DEBIAN_FRONTEND": "noninteractive",
@@ -141,34 +145,39 @@ def chroot(tree: Path, *cmd: str) -> None:
     )
     if res.returncode != 0:
         raise RuntimeError(f"chroot {tree} {' '.join(cmd)} failed:\n{res.stdout}{res.stderr}")
+    return res.stdout + res.stderr
 
 
 def install_file(
     src: Path, dest: Path, mode: int = 0o644, replace: dict[str, str] | None = None
 ) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    text = src.read_text()
+    data = src.read_bytes()
     for k, v in (replace or {}).items():
-        text = text.replace(k, v)
-    dest.write_text(text)
+        data = data.replace(k.encode(), v.encode())
+    dest.write_bytes(data)
     dest.chmod(mode)
 
 
+# genman's initramfs-tools hook, where the .deb puts it (debian/genman.install); the image's
+# install of the .deb takes these files over and checks that they are byte for byte its own
+# (package.install_genman), so the initrds made here are the ones the package would make.
+INITRD_HOOK_FILES = {
+    "lib/genman-initrd.sh": ("usr/share/genman/initrd/genman-initrd.sh", 0o644),
+    "initramfs-tools/hooks/genman": ("usr/share/initramfs-tools/hooks/genman", 0o755),
+    "initramfs-tools/scripts/local-bottom/genman": (
+        "usr/share/initramfs-tools/scripts/local-bottom/genman",
+        0o755,
+    ),
+}
+
+
 def install_initrd_hook(tree: Path) -> None:
-    """genman's initramfs-tools integration, as a package would install it."""
-    install_file(
-        INITRD_DIR / "lib/genman-initrd.sh", tree / "usr/share/genman/initrd/genman-initrd.sh"
-    )
-    install_file(
-        INITRD_DIR / "initramfs-tools/hooks/genman",
-        tree / "etc/initramfs-tools/hooks/genman",
-        0o755,
-    )
-    install_file(
-        INITRD_DIR / "initramfs-tools/scripts/local-bottom/genman",
-        tree / "etc/initramfs-tools/scripts/local-bottom/genman",
-        0o755,
-    )
+    """genman's initramfs-tools integration at the packaged paths, before the initrds are
+    made: installing the .deb per image and regenerating them there would cost 20-40 s
+    per kernel for every image."""
+    for src, (dest, mode) in INITRD_HOOK_FILES.items():
+        install_file(INITRD_DIR / src, tree / dest, mode)
 
 
 def serial_autologin(tree: Path) -> None:
@@ -278,7 +287,12 @@ if __name__ == "__main__":
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
+    from vmlib.package import genman_deb
+
     names = sys.argv[1:] or list(VARIANTS)
-    with ThreadPoolExecutor(len(names)) as pool:
+    with ThreadPoolExecutor(len(names) + 1) as pool:
+        # genman's .deb too, which every image installs (package.py): seconds, alongside.
+        deb = pool.submit(genman_deb)
         for path in pool.map(lambda n: base_tree(VARIANTS[n]), names):
             print(path)
+        print(deb.result())
