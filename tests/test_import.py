@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from genman.layout import Layout
 from tests.conftest import Run
 
 SHIPPED = {  # as the packages shipped them
@@ -233,3 +234,25 @@ def test_only_running_units_are_imported_on_a_live_host(monkeypatch: pytest.Monk
     # Under --root nothing runs, and nothing is asked: every enabled unit goes in.
     assert run.split_running(Layout.for_root("/mnt"), InitSystem.SYSTEMD, units) == (units, [])
     assert len(seen) == 1
+
+
+def test_import_of_a_managed_host_keeps_what_genman_put_there(
+        tmp_path: Path, root: Path, genman: Callable[..., Run]) -> None:
+    """A host genman already manages: its managed paths are imported with their content and
+    no mode (they stay links into the store), so switching to the import removes nothing."""
+    _fake_debian(root)
+    first = tmp_path / "first.toml"
+    first.write_text('[system]\nhostname = "fra1"\n\n[etc."app/managed.conf"]\ntext = "mine\\n"\n')
+    assert genman("--root", root, "--bootloader", "none", "switch", first).code == 0
+    assert os.path.islink(root / "etc/app/managed.conf")
+    out = tmp_path / "fra1"
+    r = genman("--root", root, "import", out)
+    assert r.code == 0, r.err
+    profile = tomllib.loads((out / "profile.toml").read_text())
+    assert profile["etc"]["app/managed.conf"] == {"source": "files/app/managed.conf"}
+    assert (out / "files/app/managed.conf").read_text() == "mine\n"
+    r = genman("--root", root, "--bootloader", "none", "switch", out / "profile.toml")
+    assert r.code == 0, r.err
+    assert os.path.islink(root / "etc/app/managed.conf")
+    assert Layout.for_root(root).resolve("/etc/app/managed.conf").read_text() == "mine\n"
+    assert genman("--root", root, "drift").out.startswith("no drift")

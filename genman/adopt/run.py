@@ -92,5 +92,5 @@ def import_host(layout: Layout, directory: Path) -> Imported:
         groups={v: k for k, v in reversed(read_ids(layout, "/etc/group").items())},
     )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    write(directory, layout.host(layout.etc), found, host, stamp)
+    write(directory, lambda rel: layout.resolve(f"/etc/{rel}"), found, host, stamp)
     return Imported(directory, found, services, shipped.found)

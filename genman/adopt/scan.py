@@ -71,7 +71,7 @@ class Entry:
     path: str  # relative to /etc
     verdict: Verdict
     reason: str = ""
-    mode: int = 0o644
+    mode: int | None = 0o644  # None: none written (a managed path stays a link into the store)
     uid: int = 0
     gid: int = 0
 
@@ -117,8 +117,6 @@ def _left_out(rel: str, st: os.stat_result, host: str, managed: set[str]) -> str
     """Why `rel` stays out of the profile, or None."""
     if any(rel == o or rel.startswith(o + "/") for o in OWN):
         return "genman's own"
-    if rel in managed:
-        return "managed by genman already"
     if stat.S_ISLNK(st.st_mode):
         return f"a link (to {os.readlink(host)}): genman manages files; left as it is"
     if not stat.S_ISREG(st.st_mode):
@@ -157,6 +155,13 @@ def scan(layout: Layout, shipped: Shipped, managed: set[str]) -> Scan:
     out = Scan()
     for rel, st in _walk(etc):
         host = f"{etc}/{rel}"
+        if rel in managed and not any(rel == o or rel.startswith(o + "/") for o in OWN):
+            # What the live generation put there, taken as it is (read through its link):
+            # without it the first switch to the imported profile would remove it.
+            if stat.S_ISLNK(st.st_mode):
+                out.entries.append(Entry(rel, Verdict.FILE, "managed by genman now", None))
+                continue
+            st = os.stat(host)  # a copy genman made (a secret, a `mode`d file): as below
         why = _left_out(rel, st, host, managed)
         if why is not None:
             out.entries.append(Entry(rel, Verdict.LEFT_OUT, why))

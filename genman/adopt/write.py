@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class Host:
 
 
 def _owner_lines(e: Entry, host: Host) -> list[str]:
+    if e.mode is None:
+        return []
     lines = [f'mode = "{e.mode:04o}"']
     if e.uid != 0:
         lines.append(f"user = {toml_str(host.users.get(e.uid, str(e.uid)))}")
@@ -90,19 +92,21 @@ def _copy_secret(src: Path, dst: Path) -> None:
         shutil.copyfileobj(f, out)
 
 
-def write(directory: Path, etc: Path, scan: Scan, host: Host, stamp: str) -> None:
-    """Write the profile directory (refused when it exists and holds anything)."""
+def write(directory: Path, source: Callable[[str], Path], scan: Scan, host: Host,
+          stamp: str) -> None:
+    """Write the profile directory (refused when it exists and holds anything). `source`:
+    the host path of an /etc path, links followed inside the target's root."""
     _prepare(directory)
     for e in scan.of(Verdict.FILE):
         dst = directory / "files" / e.path
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(etc / e.path, dst)
+        shutil.copyfile(source(e.path), dst)
         os.chmod(dst, 0o644)
     secrets = directory / "secrets"
     secrets.mkdir(mode=0o700)
     os.chmod(secrets, 0o700)
     for e in scan.of(Verdict.SECRET):
-        _copy_secret(etc / e.path, secrets / e.path)
+        _copy_secret(source(e.path), secrets / e.path)
     (directory / "profile.toml").write_text(profile_text(scan, host, stamp))
     left = "".join(f"{e.shown}: {e.reason}\n" for e in scan.of(Verdict.LEFT_OUT))
     (directory / "left-out.txt").write_text(left)
