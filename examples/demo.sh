@@ -143,6 +143,11 @@ echo "exit code: $rc"
 g switch --backup "$profile"
 for f in "$root"/etc/motd*; do echo "  ${f#"$root"}"; done
 
+step "genman import: a profile that reproduces this host's /etc as it is (the sandbox has no dpkg database, so every file is taken)"
+g import "$work/imported"
+sed -n '1,3p' "$work/imported/profile.toml" | sed 's/^/  /'
+g switch --dry-run --diff "$work/imported/profile.toml" | tail -n 1
+
 step "a fleet: how genman deploy would roll out examples/hosts.toml (--dry-run --offline: no host is contacted; without --offline each host prints its own plan)"
 (cd "$here/examples" && "$genman" deploy -i hosts.toml --dry-run --offline)
 
