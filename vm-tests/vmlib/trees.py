@@ -66,9 +66,12 @@ class Variant:
 
 
 VARIANTS = {
-    "systemd": Variant("systemd", "systemd-sysv"),
+    # grub-common: grub-probe and grub-editenv, as on any host GRUB boots (genman asks
+    # grub-probe whether GRUB can write its environment block before it counts boots).
+    "systemd": Variant("systemd", "systemd-sysv", extra=("grub-common",)),
     # sshd: `genman deploy` from the host reaches this guest over QEMU's user network.
-    "sysvinit": Variant("sysvinit", "sysvinit-core", extra=("iproute2", "openssh-server")),
+    "sysvinit": Variant("sysvinit", "sysvinit-core",
+                        extra=("grub-common", "iproute2", "openssh-server")),
     # Debian's OpenRC: sysvinit's /sbin/init is PID 1 and its inittab calls
     # /etc/init.d/rcS and rc, which the openrc package replaces (Conflicts: sysv-rc) with
     # wrappers around `openrc sysinit` / `openrc default`. initscripts stays (it depends on
