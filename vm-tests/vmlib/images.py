@@ -31,7 +31,7 @@ ESP_LABEL = "ESP"
 KERNEL_PARAMS = f"root=LABEL={ROOT_LABEL} rw console=ttyS0 panic=-1"
 GRUB_MODULES = (
     "part_gpt part_msdos fat ext2 search search_label search_fs_file configfile linux "
-    "normal serial terminal echo test sleep"
+    "normal serial terminal echo test sleep loadenv"
 )
 
 
