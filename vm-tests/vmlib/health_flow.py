@@ -119,7 +119,10 @@ def fall_back_from(m: Machine, combo: Combo, profile: str, good: int, kind: str)
     bad = default_generation(m, combo)
     assert bad != good, f"{profile} did not become the default"
     seconds = ride_out_bad_boots(m, resets=1)
-    print(f"[vm] {combo.id}: {kind}: from the bad boot to generation {good} again: {seconds:.0f}s")
+    line = f"[vm] {combo.id}: {kind}: from the bad boot to generation {good} again: {seconds:.0f}s"
+    print(line)
+    with open(m.workdir / "timings.txt", "a") as f:  # kept where -n 2 does not hide it
+        f.write(line + "\n")
     assert booted_generation(m) == good, m.succeed("cat /proc/cmdline")
     wait_for(f"generation {bad} marked failed", lambda: states(m, combo)[bad][0] == "failed")
     assert default_generation(m, combo) == good
