@@ -5,10 +5,11 @@ default runlevel. Every path is a target path under --root; links say target pat
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import PurePosixPath
 
-from genman import fsutil
+from genman import fsutil, process
 from genman.layout import Layout
 from genman.services import InitSystem
 
@@ -59,4 +60,9 @@ def install(layout: Layout, init: InitSystem, options: list[str]) -> list[str]:
         else:
             fsutil.atomic_write(host, content, mode)
             done.append(str(path))
+    if init is InitSystem.SYSVINIT and layout.is_live and shutil.which("update-rc.d"):
+        # Debian's rc starts scripts in the order insserv computed (/etc/init.d/.depend.*):
+        # one it was not told about is never started, whatever links rcN.d holds.
+        process.run(["update-rc.d", "genman-boot-mark", "defaults"], check=True)
+        done.append("registered with update-rc.d (insserv orders it after $all)")
     return done

@@ -202,7 +202,7 @@ def boot_menu(m: Machine, path: tuple[str, ...] = (), default_path: tuple[str, .
     return m.wait_for_agent(timeout=BOOT_BUDGET)
 
 
-def ride_out_bad_boots(m: Machine, resets: int, budget: float = 300) -> float:
+def ride_out_bad_boots(m: Machine, resets: int, budget: float = 420) -> float:
     """Reboot into a default that cannot stay up and let nobody touch it: each of `resets`
     tries ends with a reset the guest does itself (panic=, the watchdog, the boot-time
     marker's reboot; QEMU runs with -no-reboot, so each is an exit and the next power-on
