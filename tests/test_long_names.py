@@ -35,7 +35,7 @@ def test_an_over_long_etc_name_is_refused_before_anything_is_written(
         length: int, where: str, tmp_path: Path, root: Path,
         genman: Callable[..., Run]) -> None:
     name = "n" * length
-    profile = tmp_path / "p.toml"
+    profile = tmp_path / "long-names.toml"
     if where == "source directory":
         (tmp_path / "files").mkdir()
         (tmp_path / "files" / name).write_text("x\n")
@@ -46,7 +46,8 @@ def test_an_over_long_etc_name_is_refused_before_anything_is_written(
     before = snapshot(root)
     for cmd in (("build",), ("switch", "--dry-run"), ("switch",), ("boot",), ("test",)):
         r = genman("--root", root, *cmd, profile)
-        _refused(r, str(profile), "too long" if length > NAME_MAX else str(ETC_NAME_MAX))
+        # The file is named as the user can reach it (relative where that is shorter).
+        _refused(r, profile.name, "too long" if length > NAME_MAX else str(ETC_NAME_MAX))
     assert snapshot(root) == before
 
 

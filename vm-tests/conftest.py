@@ -189,14 +189,6 @@ def _steps_key(item: pytest.Item) -> str:
 _failed_steps: dict[str, str] = {}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's `--dist loadgroup` (tools/run-tests), one group per guest: the
-    steps of a class on one combination stay in order on one worker; every other test is
-    a group of its own."""
-    for item in items:
-        group = _steps_key(item) if item.get_closest_marker("steps") else item.nodeid
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
