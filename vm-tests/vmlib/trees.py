@@ -31,8 +31,10 @@ INITRD_DIR = REPO / "initrd"
 # kernel package was purged afterwards. Must be a different ABI than linux-image-amd64's.
 OLD_KERNEL_PACKAGE = "linux-image-6.1.0-47-amd64"
 OLD_KERNEL_VERSION = "6.1.0-47-amd64"
+# Where the systemd guest holds that package's .deb, not yet installed.
+OLD_KERNEL_DEB = Path(f"/var/cache/genman-vm/{OLD_KERNEL_PACKAGE}.deb")
 # Bump when base_tree() changes in a way the hashed inputs do not show.
-BASE_RECIPE = 4
+BASE_RECIPE = 5
 
 SUITE = "bookworm"
 COMMON = [
@@ -267,6 +269,8 @@ def base_tree(variant: Variant) -> Path:
             serial_autologin(tree)
         install_initrd_hook(tree)
         if variant.name == "systemd":
+            # Not installed here: scenario 6 installs it with apt-get in the guest, so that
+            # genman's postinst.d hook speaks and the initrd is made with the packaged hook.
             debs = tmp / "debs"
             debs.mkdir()
             subprocess.run(
@@ -276,10 +280,7 @@ def base_tree(variant: Variant) -> Path:
                 capture_output=True,
             )
             deb = next(debs.glob("*.deb"))
-            subprocess.run(["cp", str(deb), str(tree / "tmp/old-kernel.deb")], check=True)
-            # Also regenerates this kernel's initrd, with the genman hook already in place.
-            chroot(tree, "dpkg", "-i", "/tmp/old-kernel.deb")
-            (tree / "tmp/old-kernel.deb").unlink()
+            install_file(deb, tree / OLD_KERNEL_DEB.relative_to("/"), 0o644)
         chroot(tree, "update-initramfs", "-u", "-k", "all")
         chroot(tree, "apt-get", "clean")
 
