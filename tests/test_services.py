@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from unittest.mock import call
 
 import pytest
 from pytest_mock import MockerFixture
 
+from genman.layout import Layout
 from genman.manifest import EtcEntry, Manifest, ServiceEntry
 from genman.process import Result
 from genman.services import Action, InitSystem, ServiceChange, UnitStatus
 from genman.services.backends import backend
 from genman.services.decide import CheckRunning, DaemonReload, Service, service_actions
-from genman.services.state import ServiceState
+from genman.services.probe import probe_services
+from genman.services.state import ServiceQuery, ServiceState, service_query
 from genman.state import Markers, SystemState
 
 UP = UnitStatus("active", "running")
@@ -26,11 +29,13 @@ SVC = ("[Unit]\nDescription=app\n[Service]\nExecStart=/bin/app\n[Install]\n"
 
 
 def st(units: dict[str, UnitStatus] | None = None, texts: dict[str, str] | None = None,
-       init: InitSystem = InitSystem.SYSTEMD, probed: bool = True) -> SystemState:
+       init: InitSystem = InitSystem.SYSTEMD, probed: bool = True,
+       unmanaged: dict[str, str] | None = None) -> SystemState:
     return SystemState(
         live=True, init_system=init, can_chown=True, boot_id="b", now="T",
         markers=Markers(None, None, None, frozenset()), ledger=None, static_target=None,
-        path_profile=None, services=ServiceState(probed, units or {}, texts or {}, 0.5))
+        path_profile=None,
+        services=ServiceState(probed, units or {}, texts or {}, 0.5, unmanaged=unmanaged or {}))
 
 
 def svc(unit: str = "app", on_change: str = "restart", unit_file: str | None = None,
@@ -295,6 +300,39 @@ def test_etc_only_unit_files() -> None:
         "app.service", Action.SKIP, "new unit file, not under [services]: not started")])
     assert plan(st({"app.service": UP}, texts), old, m()) == (
         [C("app.service", Action.STOP, "its unit file left the profile")], [DaemonReload(True)])
+
+
+def test_unit_file_taken_over_from_the_system_is_compared_with_the_file_systemd_loaded(
+    tmp_path: Path,
+) -> None:
+    """`genman import` then a switch: genman takes over the host's own drop-in, same text;
+    the running getty keeps running and systemd needs no daemon-reload."""
+    drop = "getty@.service.d/autologin.conf"
+    text = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root %I\n"
+    units = {"getty@ttyS0.service": UP}
+    old, new = m(), m({f"systemd/system/{drop}": "d"})
+    assert service_query(old, new).adopted == {drop}
+    assert service_query(new, new).adopted == set()
+    assert plan(st(units, {"d": text}, unmanaged={drop: text}), old, new) == ([], [])
+    # Another text than the system's: restarted, as for any changed unit.
+    reason = "unit changed: [Service] ExecStart="
+    start = C("getty@ttyS0.service", Action.START, reason)
+    assert plan(st(units, {"d": text}, unmanaged={drop: text.replace("root", "admin")}),
+                old, new) == ([C("getty@ttyS0.service", Action.STOP,
+                                 f"{reason}: stopped with its old definition")],
+                              [DaemonReload(True), start, check(start)])
+    # No such file on the system before: a new drop-in, which changes the unit.
+    assert plan(st(units, {"d": text}), old, new)[1][0] == DaemonReload(True)
+
+    # The probe reads the system's file, through the root, only for what is taken over.
+    root = tmp_path / "root"
+    unit_dir = root / "etc/systemd/system"
+    (unit_dir / "getty@.service.d").mkdir(parents=True)
+    (unit_dir / drop).write_text(text)
+    (unit_dir / "other.service").write_text(SVC)
+    query = ServiceQuery(adopted=frozenset({drop, "gone.service"}))
+    state = probe_services(Layout.for_root(root), InitSystem.SYSTEMD, query)
+    assert state.unmanaged == {drop: text}
 
 
 def test_on_change_none_skips() -> None:

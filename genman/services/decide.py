@@ -12,6 +12,7 @@ each unit type gets the action that suits it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from genman.manifest import Manifest, ServiceEntry
@@ -64,12 +65,22 @@ ServiceAction = DaemonReload | Service | CheckRunning
 # ---------------------------------------------------------------- unit definitions
 
 
-class _Defs:
-    """A generation's managed unit files, read as definitions per unit."""
+_UNMANAGED = "unmanaged:"  # prefix of a file name in _Defs that is not a store name
 
-    def __init__(self, state: SystemState, m: Manifest | None) -> None:
+
+class _Defs:
+    """A generation's managed unit files, read as definitions per unit. For the generation
+    switched from, `unmanaged` adds the system's own files that the next one takes over:
+    they, not nothing, are what the running units were loaded from."""
+
+    def __init__(self, state: SystemState, m: Manifest | None,
+                 unmanaged: Mapping[str, str] | None = None) -> None:
         self.files = unit_files(m)
-        self.texts = state.services.texts
+        self.texts: Mapping[str, str] = state.services.texts
+        if unmanaged:
+            extra = {p: t for p, t in unmanaged.items() if p not in self.files}
+            self.files = {**self.files, **{p: _UNMANAGED + p for p in extra}}
+            self.texts = {**self.texts, **{_UNMANAGED + p: t for p, t in extra.items()}}
 
     def paths(self, unit: str) -> list[str]:
         """The unit's file (or its template's), then its drop-ins in file-name order."""
@@ -145,7 +156,8 @@ class _Planner:
         self.state = state
         self.systemd = state.init_system is InitSystem.SYSTEMD
         self.old, self.new = old, new
-        self.old_defs, self.new_defs = _Defs(state, old), _Defs(state, new)
+        self.old_defs = _Defs(state, old, state.services.unmanaged)
+        self.new_defs = _Defs(state, new)
         self.decided: dict[str, _Decision] = {}  # full unit name -> decision
         self.restarted: list[str] = []  # units stopped before and started after
 
@@ -302,6 +314,20 @@ class _Planner:
                 continue
             self.changed(unit, unit, None, v)
 
+    def unit_files_changed(self) -> bool:
+        """Whether systemd must read its unit files again: a file's text changed, or one
+        came or went (a file taken over unchanged from the system does not count)."""
+        old, new = self.old_defs, self.new_defs
+        for path in old.files.keys() | new.files.keys():
+            a, b = old.files.get(path), new.files.get(path)
+            if a == b:
+                continue
+            if a is None or b is None or not a.startswith(_UNMANAGED):
+                return True
+            if b not in new.texts or old.texts[a] != new.texts[b]:
+                return True
+        return False
+
     def dependents(self) -> None:
         """Units that need one stopped and started again (Requires=, BindsTo=, PartOf=) were
         stopped with it by systemd; start them again."""
@@ -329,7 +355,7 @@ def service_actions(state: SystemState, old: Manifest | None, new: Manifest | No
     before: list[ServiceAction] = [Service(c, live) for d in p.decided.values()
                                    for c in d.before]
     after: list[ServiceAction] = []
-    if p.systemd and unit_files(old) != unit_files(new):
+    if p.systemd and p.unit_files_changed():
         after.append(DaemonReload(live))
     changes = [c for d in p.decided.values() for c in d.after]
     after += [Service(c, live) for c in changes]

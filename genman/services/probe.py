@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from genman.layout import Layout
 from genman.services import InitSystem
 from genman.services.backends import backend
-from genman.services.state import SETTLE_MAX, ServiceQuery, ServiceState
+from genman.services.state import SETTLE_MAX, UNIT_DIR, ServiceQuery, ServiceState
 
 # Seconds a switch waits after its starts before it checks the units still run (0-60),
 # for every service, whatever the profile's `settle` says (tests set it to 0).
@@ -46,10 +46,22 @@ def _scripts(layout: Layout, init: InitSystem, query: ServiceQuery) -> dict[str,
     return out
 
 
+def _unmanaged(layout: Layout, paths: Iterable[str]) -> dict[str, str]:
+    """The text of each unit file genman is about to take over, as it is now."""
+    out = {}
+    for rel in paths:
+        try:
+            out[rel] = layout.resolve(f"/etc/{UNIT_DIR}/{rel}").read_text(errors="replace")
+        except OSError:
+            continue  # not there (or unreadable): the unit is new, compared as changed
+    return out
+
+
 def probe_services(layout: Layout, init: InitSystem, query: ServiceQuery) -> ServiceState:
     texts = _texts(layout, query.files)
     scripts = _scripts(layout, init, query)
+    unmanaged = _unmanaged(layout, query.adopted) if init is InitSystem.SYSTEMD else {}
     if not layout.is_live:
-        return ServiceState(False, {}, texts, _settle(), scripts)
+        return ServiceState(False, {}, texts, _settle(), scripts, unmanaged)
     units = backend(init).probe(sorted(query.units))
-    return ServiceState(True, units, texts, _settle(), scripts)
+    return ServiceState(True, units, texts, _settle(), scripts, unmanaged)

@@ -30,6 +30,9 @@ class ServiceQuery:
     # (full unit name, target path of its init script in the generation switched to):
     # OpenRC runs `reload` only for a script that declares it.
     scripts: frozenset[tuple[str, str]] = frozenset()
+    # Unit files (relative to /etc/systemd/system) the generation switched to manages and
+    # the one switched from does not: systemd runs what the file on the system says now.
+    adopted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class ServiceState:
     texts: Mapping[str, str] = field(default_factory=dict)  # store name -> unit file text
     settle: float | None = None  # GENMAN_SERVICE_SETTLE: overrides every service's settle
     scripts: Mapping[str, str] = field(default_factory=dict)  # OpenRC: unit -> script text
+    # ServiceQuery.adopted that exist on the system: path -> the text systemd loaded
+    unmanaged: Mapping[str, str] = field(default_factory=dict)
 
     def running(self, unit: str) -> bool:
         if not self.probed:
@@ -113,4 +118,6 @@ def service_query(*manifests: Manifest | None) -> ServiceQuery:
     units = {full_name(s.unit) for m in manifests if m for s in m.services.values()}
     files = {name for m in manifests for name in unit_files(m).values()}
     scripts = init_scripts(manifests[-1]) if manifests else frozenset()
-    return ServiceQuery(frozenset(units), frozenset(files), scripts)
+    adopted = (unit_files(manifests[-1]).keys() - unit_files(manifests[0]).keys()
+               if len(manifests) > 1 else set())
+    return ServiceQuery(frozenset(units), frozenset(files), scripts, frozenset(adopted))
