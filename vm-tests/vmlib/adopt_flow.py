@@ -20,6 +20,7 @@ def import_changes_nothing(m: Machine, combo: Combo, pid_cmds: list[str]) -> Non
     """pid_cmds: shell commands that print the pid of each running service to watch."""
     m.succeed(f"{ETC_SUMS} > /root/etc-before.sums; true")
     pids = {c: m.succeed(c).strip() for c in pid_cmds}
+    assert all(pid not in ("", "0") for pid in pids.values()), f"not all running: {pids}"
     genman(m, combo, "import /root/adopted")
     dry = genman(m, combo, "switch --dry-run --diff /root/adopted/profile.toml")
     print(f"[vm] {combo.id}: import, then switch --dry-run --diff:\n{dry.out[-3000:]}")

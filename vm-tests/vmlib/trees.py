@@ -214,7 +214,7 @@ def openrc_services(tree: Path) -> None:
 
 def base_tree(variant: Variant) -> Path:
     """The debootstrapped tree made into a test guest: agent, demo services, serial
-    autologin, genman's initrd hook (initrds regenerated), an older second kernel."""
+    autologin, genman's initrd hook (initrds regenerated), a second kernel's .deb."""
     pristine = debootstrap_tree(variant)
     # Only what goes into the tree: a dracut edit does not rebuild initramfs-tools guests.
     inputs = hash_files([GUEST_FILES, INITRD_DIR / "lib", INITRD_DIR / "initramfs-tools"])
