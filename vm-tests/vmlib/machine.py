@@ -515,6 +515,8 @@ class Machine:
         deadline = time.monotonic() + timeout * TIME_SCALE
         if self._agent is None:
             self._agent = self._connect_agent(deadline)
+            if self.firmware == "uefi":
+                self._wait_kernel_started(deadline)
         while True:
             # Fail fast on a panic or an initramfs shell instead of pinging into the void.
             if m := FATAL.search(self.console_text()[-20000:]):
@@ -530,6 +532,26 @@ class Machine:
             reply = self._request(req, min(deadline, time.monotonic() + 2))
             if reply is not None:
                 return time.monotonic() - self.started_at
+
+    def _wait_kernel_started(self, deadline: float) -> None:
+        """UEFI's console input takes every serial port, the agent's too: until Linux owns
+        the UART, a ping is keystrokes in the boot menu (GRUB's `c` opens its command line).
+        So the first ping waits for the kernel's first line on the console."""
+        while "Linux version " not in self.console_text():
+            if m := FATAL.search(self.console_text()[-20000:]):
+                raise GuestBootError(
+                    f"{self.name}: console shows {m.group(0)!r} during boot\n" + self.console_tail()
+                )
+            if self.proc is None or self.proc.poll() is not None:
+                raise GuestBootError(
+                    f"{self.name}: QEMU exited before the kernel started ({self._exit_reason()})\n"
+                    + self.console_tail()
+                )
+            if time.monotonic() > deadline:
+                raise GuestBootError(
+                    f"{self.name}: no kernel started on the console\n" + self.console_tail()
+                )
+            time.sleep(0.2)
 
     def execute(self, cmd: str, timeout: float = 300, nowait: bool = False) -> Result:
         if self._agent is None:
