@@ -97,6 +97,10 @@ def test_contents_list_cli_templates_hooks_completion_and_man_pages(deb: Path) -
                              check=True).stdout
     paths = {line.split()[5].removeprefix("./") for line in listing.splitlines()}
     assert [p for p in MUST_SHIP if p not in paths] == []
+    # Every module of the checkout: a subpackage missing from pyproject.toml's list is a
+    # command that fails with ModuleNotFoundError on an installed host.
+    modules = sorted(f"{SITE}/{m.relative_to(REPO)}" for m in (REPO / "genman").rglob("*.py"))
+    assert [m for m in modules if m not in paths] == []
     modes = {line.split()[5].removeprefix("./"): line.split()[0]
              for line in listing.splitlines()}
     for hook in ("etc/kernel/postinst.d/zz-genman", "etc/kernel/postrm.d/zz-genman",
