@@ -335,6 +335,18 @@ def test_unit_file_taken_over_from_the_system_is_compared_with_the_file_systemd_
     assert state.unmanaged == {drop: text}
 
 
+def test_a_unit_named_with_or_without_its_suffix_is_the_same_unit() -> None:
+    """`genman import` writes `unit = "app.service"` where the profile had `app`."""
+    old = m({"app.conf": "c1"}, app=svc("app"))
+    new = m({"app.conf": "c1"}, app=svc("app.service"))
+    assert plan(st({"app.service": UP}), old, new) == (
+        [], [C("app", Action.UNCHANGED, "nothing it uses changed", "app.service")])
+    changed = m({"app.conf": "c2"}, app=svc("app.service"))
+    before, _ = plan(st({"app.service": UP}), old, changed)
+    assert before == [C("app", Action.STOP, "changed: app.conf: stopped with its old definition",
+                        "app.service")]
+
+
 def test_on_change_none_skips() -> None:
     old = m({"app.conf": "c1"}, app=svc(on_change="none"))
     new = m({"app.conf": "c2"}, app=svc(on_change="none"))

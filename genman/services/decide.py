@@ -278,7 +278,7 @@ class _Planner:
             n, o = after[name], before.get(name)
             if o is None:
                 self.new_unit(name, n.unit)
-            elif o.unit != n.unit:
+            elif full_name(o.unit) != full_name(n.unit):
                 # Another unit takes over: stop the old one, start the new one.
                 self.put(o.unit, before=(ServiceChange(name, o.unit, Action.STOP,
                                                        f"replaced by {n.unit}", at_boot=True),))

@@ -8,9 +8,10 @@ from .machine import Machine
 from .scenario import genman
 
 # Content of every file under /etc, read through links (after the switch most are links
-# into the store), genman's own paths left out; one line per path, so a difference names it.
+# into the store), genman's own paths left out, and mtab (a link to /proc/self/mounts: the
+# kernel's mount table, not a file); one line per path, so a difference names it.
 ETC_SUMS = (
-    "cd /etc && find . -xdev \\( -type f -o -type l \\) ! -path './static' "
+    "cd /etc && find . -xdev \\( -type f -o -type l \\) ! -path './static' ! -path './mtab' "
     "! -path './static/*' ! -path './genman/*' ! -path './.genman*' -print0 | sort -z | "
     "xargs -0 -r sha256sum 2>/dev/null"
 )
@@ -19,6 +20,7 @@ ETC_SUMS = (
 def import_changes_nothing(m: Machine, combo: Combo, pid_cmds: list[str]) -> None:
     """pid_cmds: shell commands that print the pid of each running service to watch."""
     m.succeed(f"{ETC_SUMS} > /root/etc-before.sums; true")
+    mtab = m.succeed("readlink /etc/mtab")
     pids = {c: m.succeed(c).strip() for c in pid_cmds}
     assert all(pid not in ("", "0") for pid in pids.values()), f"not all running: {pids}"
     genman(m, combo, "import /root/adopted")
@@ -27,5 +29,6 @@ def import_changes_nothing(m: Machine, combo: Combo, pid_cmds: list[str]) -> Non
     genman(m, combo, "switch /root/adopted/profile.toml")
     m.succeed(f"{ETC_SUMS} > /root/etc-after.sums; true")
     m.succeed("diff /root/etc-before.sums /root/etc-after.sums")  # not a byte changed
+    assert m.succeed("readlink /etc/mtab") == mtab
     assert {c: m.succeed(c).strip() for c in pid_cmds} == pids, "a service restarted"
     m.succeed(" && ".join(f"kill -0 $({c})" for c in pid_cmds))
