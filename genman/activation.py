@@ -36,6 +36,7 @@ from genman.plan import (
 )
 from genman.probe import probe
 from genman.services import InitSystem
+from genman.services.probe import with_unbuilt_texts
 from genman.services.state import service_query
 from genman.session import session
 from genman.state import SystemState
@@ -104,10 +105,14 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
     layout = opts.layout
     activate = mode is not Mode.BOOT
     old = live_manifest(layout) if activate else None
+    query = service_query(old, target.manifest) if activate else None
     state = probe(layout, touched_paths(old, target.manifest), copy_sources(old, target.manifest),
-                  flags.init_system, service_query(old, target.manifest) if activate else None)
+                  flags.init_system, query)
     if digests:
         state = dataclasses.replace(state, store_digests={**digests, **state.store_digests})
+    if pending is not None and query is not None:
+        state = dataclasses.replace(
+            state, services=with_unbuilt_texts(state.services, query, pending.sources))
     default: int | Keep | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,

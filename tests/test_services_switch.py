@@ -401,3 +401,42 @@ def test_unit_kinds(live: Any, old: str, new: str, running: set[str],
     fake, r = live(old, new, {}, running)
     assert r.code == 0, r.err
     assert fake.commands() == expected
+
+
+# As `genman import` writes a file of the system's: a copy with its mode, which is left
+# in place when it holds the same text.
+SIDE = '[etc."systemd/system/side.service"]\nsource = "side"\nmode = "0644"\n'
+SIDE_UNIT = "[Service]\nExecStart=/usr/bin/side\n"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_unit_file_taken_over_unchanged_restarts_nothing(live: Any, tmp_path: Path,
+                                                           dry_run: bool) -> None:
+    """The host's own unit file, now in the profile with the same text (what `genman
+    import` writes): the running unit was loaded from that text, so nothing restarts and
+    systemd reads nothing again; the dry run says the same (the file is read from the
+    profile's source, as the switch reads it from the store)."""
+    unit = tmp_path / "root/etc/systemd/system/side.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(SIDE_UNIT)
+    unit.chmod(0o644)
+    extra = ("--dry-run",) if dry_run else ()
+    fake, r = live("", SIDE, {"side": SIDE_UNIT}, {"side.service"}, "systemd", *extra)
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE]
+    assert "side" not in r.out.replace("/etc/systemd/system/side.service", "")
+    assert "daemon-reload" not in r.out
+
+
+def test_a_unit_file_taken_over_with_another_text_restarts_its_unit(live: Any,
+                                                                     tmp_path: Path) -> None:
+    unit = tmp_path / "root/etc/systemd/system/side.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(SIDE_UNIT)
+    fake, r = live("", SIDE, {"side": SIDE_UNIT + "Nice=5\n"}, {"side.service"}, "systemd",
+                   "--backup")
+    assert r.code == 0, r.err
+    assert fake.commands()[1:] == ["systemctl stop -- side.service", "systemctl daemon-reload",
+                                   "systemctl start -- side.service",
+                                   "systemctl show --property=ActiveState,SubState -- "
+                                   "side.service"]

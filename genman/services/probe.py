@@ -5,7 +5,9 @@ text of every managed unit file. Called by genman.probe."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
 
 from genman.layout import Layout
 from genman.services import InitSystem
@@ -55,6 +57,21 @@ def _unmanaged(layout: Layout, paths: Iterable[str]) -> dict[str, str]:
         except OSError:
             continue  # not there (or unreadable): the unit is new, compared as changed
     return out
+
+
+def with_unbuilt_texts(state: ServiceState, query: ServiceQuery,
+                       sources: Mapping[str, Path]) -> ServiceState:
+    """A dry run's state: the unit files its generation would copy into the store are read
+    from the files they would be copied from, so the plan compares them as the switch will
+    (a rendered template, not written anywhere, stays unread: compared as changed)."""
+    missing = {n: sources[n] for n in query.files if n not in state.texts and n in sources}
+    extra = {}
+    for name, src in missing.items():
+        try:
+            extra[name] = src.read_text(errors="replace")
+        except OSError:
+            continue
+    return replace(state, texts={**state.texts, **extra}) if extra else state
 
 
 def probe_services(layout: Layout, init: InitSystem, query: ServiceQuery) -> ServiceState:
