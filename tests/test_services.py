@@ -71,6 +71,20 @@ def test_new_and_removed_services_are_enabled_and_disabled() -> None:
         [C("app", Action.STOP, "no longer in the profile", at_boot=True)], [])
 
 
+@pytest.mark.parametrize("init", list(InitSystem))
+def test_a_new_service_that_already_runs_is_only_enabled(init: InitSystem) -> None:
+    """Switching to what `genman import` wrote: every running service is new in the
+    profile; starting one again would run a oneshot init script (rc.local) twice."""
+    enable = C("app", Action.ENABLE, "new in the profile; already running: not started again",
+               at_boot=True)
+    assert plan(st({"app.service": UP}, init=init), m(), m(app=svc())) == ([], [enable])
+    assert enable.describe() == ("enable app (app): new in the profile; already running: "
+                                 "not started again")
+    # Under --root nothing is probed: started, as the plan can only print it.
+    start = C("app", Action.START, "new in the profile", at_boot=True)
+    assert plan(st(init=init, probed=False), m(), m(app=svc())) == ([], [start, check(start)])
+
+
 def test_changed_trigger_stops_before_and_starts_after() -> None:
     old, new = m({"app.conf": "c1"}, app=svc()), m({"app.conf": "c2"}, app=svc())
     start = C("app", Action.START, "changed: app.conf")
@@ -366,6 +380,7 @@ BACKEND_COMMANDS = [
         (Action.STOP, False): [["systemctl", "stop", "--", "nginx"]],
         (Action.RESTART, False): [["systemctl", "restart", "--", "nginx"]],
         (Action.RELOAD, False): [["systemctl", "reload", "--", "nginx"]],
+        (Action.ENABLE, True): [["systemctl", "enable", "--", "nginx"]],
     }, ["systemctl", "daemon-reload"]),
     (InitSystem.SYSVINIT, "sysvinit", {
         (Action.START, True): [["update-rc.d", "nginx", "defaults"],
@@ -375,6 +390,7 @@ BACKEND_COMMANDS = [
         (Action.STOP, False): [["service", "nginx", "stop"]],
         (Action.RESTART, False): [["service", "nginx", "restart"]],
         (Action.RELOAD, False): [["service", "nginx", "reload"]],
+        (Action.ENABLE, True): [["update-rc.d", "nginx", "defaults"]],
     }, None),
     (InitSystem.OPENRC, "openrc", {
         (Action.START, True): [["rc-update", "--", "add", "nginx", "default"],
@@ -385,6 +401,7 @@ BACKEND_COMMANDS = [
         (Action.STOP, False): [["rc-service", "--", "nginx", "stop"]],
         (Action.RESTART, False): [["rc-service", "--", "nginx", "restart"]],
         (Action.RELOAD, False): [["rc-service", "--", "nginx", "reload"]],
+        (Action.ENABLE, True): [["rc-update", "--", "add", "nginx", "default"]],
     }, None),
 ]
 

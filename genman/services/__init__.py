@@ -33,12 +33,13 @@ class Action(StrEnum):
     STOP = "stop"
     RESTART = "restart"
     RELOAD = "reload"
+    ENABLE = "enable"  # for the next boots only: new in the profile, and already running
     SKIP = "skip"  # changed (or new), but left as it is: the reason says why
     UNCHANGED = "unchanged"
 
 
 # Actions that run a command.
-RUNS = (Action.START, Action.STOP, Action.RESTART, Action.RELOAD)
+RUNS = (Action.START, Action.STOP, Action.RESTART, Action.RELOAD, Action.ENABLE)
 
 
 def require_command(action: Action, unit: str) -> None:

@@ -263,6 +263,13 @@ class _Planner:
             self.skip(name, unit, "new in the profile; RefuseManualStart=yes: systemd starts "
                       "it only for a unit that needs it")
             return
+        if self.state.services.probed and self.running(unit):
+            # Adopting a host (genman import): started again, a oneshot init script such
+            # as rc.local would run twice, and a non-LSB script fails "already running".
+            self.put(unit, after=(ServiceChange(name, unit, Action.ENABLE, "new in the "
+                                                "profile; already running: not started again",
+                                                at_boot=True),))
+            return
         self.put(unit, after=(ServiceChange(name, unit, Action.START, "new in the profile",
                                             at_boot=True),))
 

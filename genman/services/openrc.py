@@ -45,6 +45,8 @@ class OpenRC:
         require_command(action, unit)
         name = service(unit)
         # A service the profile adds must also come up at boot; one it drops must not.
+        if action is Action.ENABLE:
+            return run(["rc-update", "--", "add", name, "default"], check=False)
         if at_boot and action is Action.START:
             enabled = run(["rc-update", "--", "add", name, "default"], check=False)
             if not enabled.ok:

@@ -45,6 +45,8 @@ class Systemd:
             return run(["systemctl", "enable", "--now", "--", unit], check=False)
         if at_boot and action is Action.STOP:
             return run(["systemctl", "disable", "--now", "--", unit], check=False)
+        if action is Action.ENABLE:
+            return run(["systemctl", "enable", "--", unit], check=False)
         return run(["systemctl", _VERBS[action], "--", unit], check=False)
 
     def probe(self, units: Sequence[str]) -> dict[str, UnitStatus]:

@@ -33,6 +33,8 @@ class SysVinit:
             return refused(["service", name, action.value], "a script name may not begin "
                            "with '-' (service(8) would read it as an option)")
         # A service the profile adds must also come up at boot; one it drops must not.
+        if action is Action.ENABLE:
+            return run(["update-rc.d", name, "defaults"], check=False)
         if at_boot and action is Action.START:
             enabled = run(["update-rc.d", name, "defaults"], check=False)
             return run(["service", name, "start"], check=False) if enabled.ok else enabled
