@@ -498,6 +498,9 @@ def item4_5_generations(b: Bench, do4: bool, do5: bool) -> None:
             gp.add(s1)
             g.add(combine(s1, s2))
             kept = ",".join(sorted(os.listdir(root / "var/lib/genman/generations")))
+            # Not measured: the detached emptiers finish (gc --wait waits on their lock)
+            # before the next restore removes the tree under them, and before the peer runs.
+            b.genman(root, "gc", "--wait")
 
         def peer() -> None:
             if nix is not None and nsnap is not None:
