@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -134,15 +135,21 @@ def snapshot(root: Path) -> dict[str, Any]:
     return snap
 
 
-def tree_hash(root: Path) -> str:
-    """Everything under root: names, types, modes, link targets, content, mtimes."""
+def tree_hash(root: Path, skip: Callable[[str], bool] | None = None,
+              mtimes: bool = True) -> str:
+    """Everything under root (but the relative paths `skip` names): names, types, modes,
+    owners, link targets, content, and with `mtimes` the mtimes."""
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in sorted(os.walk(root)):
         dirnames.sort()
         for name in sorted(dirnames + filenames):
             p = Path(dirpath) / name
+            rel = str(p.relative_to(root))
+            if skip is not None and skip(rel):
+                continue
             st = os.lstat(p)
-            h.update(f"{p.relative_to(root)}\0{st.st_mode}\0{st.st_mtime_ns}\0".encode())
+            when = st.st_mtime_ns if mtimes else 0
+            h.update(f"{rel}\0{st.st_mode}\0{st.st_uid}:{st.st_gid}\0{when}\0".encode())
             if stat.S_ISLNK(st.st_mode):
                 h.update(os.readlink(p).encode())
             elif stat.S_ISREG(st.st_mode):

@@ -31,6 +31,16 @@ def bump(net: Net, index: int) -> None:
     p.write_text(p.read_text().replace("ltnet_index = ", f"ltnet_index = {index}"))
 
 
+def give_check(net: Net, inv: Path, host: str, check: str, command: str) -> None:
+    """`host` deploys the fleet profile plus one required health check running `command`
+    (a TOML array)."""
+    name = f"{host}-{check}.toml"
+    (net.tmp / "fleet" / name).write_text(
+        f'imports = ["profile.toml"]\n[health.checks.{check}]\ncommand = {command}\n')
+    inv.write_text(inv.read_text().replace(f"[hosts.{host}]\n",
+                                           f'[hosts.{host}]\nprofile = "{name}"\n'))
+
+
 def default_of(root: Path) -> str:
     return os.readlink(root / "var/lib/genman/default")
 
@@ -104,11 +114,7 @@ def test_failed_health_check_reverts_that_host_only(fleet: Net) -> None:
     net = fleet
     inv = write_fleet(net)
     assert deploy(net, inv)[0] == 0
-    d = net.tmp / "fleet"
-    (d / "failing.toml").write_text(
-        'imports = ["profile.toml"]\n[health.checks.gateway]\ncommand = ["false"]\n')
-    text = inv.read_text().replace('[hosts.lon1]\n', '[hosts.lon1]\nprofile = "failing.toml"\n')
-    inv.write_text(text)
+    give_check(net, inv, "lon1", "gateway", '["false"]')
     bump(net, 1)
     code, rows, err = deploy(net, inv, "--confirm-within", "30s")
     assert code == 6, json.dumps(rows) + err
@@ -144,12 +150,8 @@ def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
     net = fleet
     inv = write_fleet(net)
     assert deploy(net, inv)[0] == 0
-    d = net.tmp / "fleet"
     # ams1's new generation takes a few seconds to check: the cut lands inside activation
-    (d / "slow.toml").write_text(
-        'imports = ["profile.toml"]\n[health.checks.settle]\ncommand = ["sleep", "4"]\n')
-    inv.write_text(inv.read_text().replace('[hosts.ams1]\n',
-                                           '[hosts.ams1]\nprofile = "slow.toml"\n'))
+    give_check(net, inv, "ams1", "settle", '["sleep", "4"]')
     bump(net, 1)
     proc = subprocess.Popen(["ip", "netns", "exec", net.hub, *GENMAN, "deploy", "-i", str(inv),
                              "--json", "--confirm-within", "20s"], env=env(net), text=True,

@@ -130,6 +130,15 @@ def _two_generations(sb: Sandbox, genman: Genman, second_check: str) -> tuple[ob
     return g
 
 
+def mark_boot(sb: Sandbox, emu: Emu, genman: Genman, g: tuple[object, ...], booted: int) -> None:
+    """Generation `booted` came up: GRUB's grubenv (as it wrote it in the image) back in
+    the sandbox, and genman's boot-time marker runs."""
+    subprocess.run(["debugfs", "-R", f"dump /grub/grubenv {sb.root / 'boot/grub/grubenv'}",
+                    str(emu.image)], capture_output=True, check=True)
+    sb.set_link("booted", booted)
+    assert genman(*g, "boot-mark").code == 0
+
+
 def test_grub_counts_an_unblessed_default_down_then_boots_the_last_good_one(
         sb: Sandbox, tmp_path: Path, genman: Genman) -> None:
     """A generation that never reaches userspace: nothing but GRUB acts."""
@@ -144,10 +153,7 @@ def test_grub_counts_an_unblessed_default_down_then_boots_the_last_good_one(
         assert emu.boot() == 1
         assert emu.env()["genman_tries_left"] == "0"
     # That boot's marker records the fallback.
-    subprocess.run(["debugfs", "-R", f"dump /grub/grubenv {sb.root / 'boot/grub/grubenv'}",
-                    str(emu.image)], capture_output=True, check=True)
-    sb.set_link("booted", 1)
-    assert genman(*g, "boot-mark").code == 0
+    mark_boot(sb, emu, genman, g, 1)
     assert states(genman, *g)[1][:2] == (2, "failed")
     # genman's new menu and grubenv: 1 boots, nothing is counted any more.
     emu = Emu(tmp_path / "after", sb.root)
@@ -166,10 +172,7 @@ def test_grub_does_not_count_a_blessed_default_or_a_boot_once(
     assert emu.boot() == 2
     assert emu.env()["genman_tries_left"] == "2"
     # Blessed by the marker: GRUB boots it and counts nothing.
-    subprocess.run(["debugfs", "-R", f"dump /grub/grubenv {sb.root / 'boot/grub/grubenv'}",
-                    str(emu.image)], capture_output=True, check=True)
-    sb.set_link("booted", 2)
-    assert genman(*g, "boot-mark").code == 0
+    mark_boot(sb, emu, genman, g, 2)
     emu = Emu(tmp_path / "blessed", sb.root)
     assert "genman_trying" not in emu.env() and emu.env()["genman_good"] == "2"
     for _ in range(2):

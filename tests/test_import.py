@@ -15,6 +15,7 @@ import pytest
 
 from genman.layout import Layout
 from tests.conftest import Run
+from tests.helpers import tree_hash
 
 SHIPPED = {  # as the packages shipped them
     "issue": b"Debian GNU/Linux 12 \\n \\l\n",
@@ -102,24 +103,11 @@ def _dpkg(root: Path) -> None:
         f"{_md5(SHIPPED['ssh/moduli'])}  etc/ssh/moduli\n")
 
 
-def tree_hash(etc: Path) -> str:
+def etc_hash(etc: Path) -> str:
     """Every path under /etc but genman's own: type, link target, mode, owner, content."""
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(etc):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            p = Path(dirpath) / name
-            rel = str(p.relative_to(etc))
-            if rel in ("static", "genman", "profile.d", "profile.d/genman.sh") or \
-                    rel.startswith("genman/"):
-                continue
-            st = os.lstat(p)
-            h.update(f"{rel}\0{st.st_mode:o}\0{st.st_uid}:{st.st_gid}\0".encode())
-            if stat.S_ISLNK(st.st_mode):
-                h.update(os.readlink(p).encode())
-            elif stat.S_ISREG(st.st_mode):
-                h.update(p.read_bytes())
-    return h.hexdigest()
+    return tree_hash(etc, skip=lambda rel: rel in ("static", "genman", "profile.d",
+                                                   "profile.d/genman.sh")
+                     or rel.startswith("genman/"), mtimes=False)
 
 
 def test_import_then_switch_changes_no_byte_under_etc(
@@ -157,7 +145,7 @@ def test_import_then_switch_changes_no_byte_under_etc(
             data = p.read_bytes()
             assert b"SECRET-" not in data, p
 
-    before = tree_hash(root / "etc")
+    before = etc_hash(root / "etc")
     dry = genman("--root", root, "--bootloader", "none", "switch", "--dry-run", "--diff",
                  out / "profile.toml")
     assert dry.code == 0, dry.err
@@ -167,7 +155,7 @@ def test_import_then_switch_changes_no_byte_under_etc(
                                                            "etc: move"))], etc_lines
     r = genman("--root", root, "--bootloader", "none", "switch", out / "profile.toml")
     assert r.code == 0, r.err
-    assert tree_hash(root / "etc") == before
+    assert etc_hash(root / "etc") == before
     assert genman("--root", root, "drift").out.startswith("no drift")
 
 
