@@ -5,8 +5,9 @@ text of every managed unit file. Called by genman.probe."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from genman.layout import Layout
@@ -27,36 +28,40 @@ def _settle() -> float | None:
         return None
 
 
-def _texts(layout: Layout, names: Iterable[str]) -> dict[str, str]:
+def _read_each(paths: Iterable[tuple[str, Callable[[], Path]]],
+               missing: type[OSError] | tuple[type[OSError], ...] = OSError) -> dict[str, str]:
+    """key -> text of the file at path(), for each that can be read; `missing` are the
+    errors that mean "no such file here" (anything else is raised)."""
     out = {}
-    for name in names:
+    for key, path in paths:
         try:
-            out[name] = layout.host(layout.store_path(name)).read_text(errors="replace")
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            continue  # not built yet (a dry run): compared as changed
+            out[key] = path().read_text(errors="replace")
+        except missing:
+            continue
     return out
+
+
+def _store_file(layout: Layout, name: str) -> Path:
+    return layout.host(layout.store_path(name))
+
+
+def _texts(layout: Layout, names: Iterable[str]) -> dict[str, str]:
+    # Not built yet (a dry run): left out, so compared as changed.
+    return _read_each(((n, partial(_store_file, layout, n)) for n in names),
+                      (FileNotFoundError, NotADirectoryError, IsADirectoryError))
 
 
 def _scripts(layout: Layout, init: InitSystem, query: ServiceQuery) -> dict[str, str]:
     """OpenRC: the init script of each declared service (read under --root too)."""
-    out = {}
-    for unit, path in query.scripts if init is InitSystem.OPENRC else ():
-        try:
-            out[unit] = layout.resolve(path).read_text(errors="replace")
-        except OSError:
-            continue  # no script: rc-service will say so
-    return out
+    # No script: rc-service will say so.
+    scripts = query.scripts if init is InitSystem.OPENRC else frozenset()
+    return _read_each((u, partial(layout.resolve, p)) for u, p in scripts)
 
 
 def _unmanaged(layout: Layout, paths: Iterable[str]) -> dict[str, str]:
-    """The text of each unit file genman is about to take over, as it is now."""
-    out = {}
-    for rel in paths:
-        try:
-            out[rel] = layout.resolve(f"/etc/{UNIT_DIR}/{rel}").read_text(errors="replace")
-        except OSError:
-            continue  # not there (or unreadable): the unit is new, compared as changed
-    return out
+    """The text of each unit file genman is about to take over, as it is now (not there:
+    the unit is new, compared as changed)."""
+    return _read_each((r, partial(layout.resolve, f"/etc/{UNIT_DIR}/{r}")) for r in paths)
 
 
 def with_unbuilt_texts(state: ServiceState, query: ServiceQuery,
@@ -64,13 +69,8 @@ def with_unbuilt_texts(state: ServiceState, query: ServiceQuery,
     """A dry run's state: the unit files its generation would copy into the store are read
     from the files they would be copied from, so the plan compares them as the switch will
     (a rendered template, not written anywhere, stays unread: compared as changed)."""
-    missing = {n: sources[n] for n in query.files if n not in state.texts and n in sources}
-    extra = {}
-    for name, src in missing.items():
-        try:
-            extra[name] = src.read_text(errors="replace")
-        except OSError:
-            continue
+    extra = _read_each((n, partial(Path, sources[n])) for n in query.files
+                       if n not in state.texts and n in sources)
     return replace(state, texts={**state.texts, **extra}) if extra else state
 
 
