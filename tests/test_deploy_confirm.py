@@ -162,8 +162,8 @@ def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
     for line in proc.stderr:
         seen += line
         if line.startswith("ams1: activating"):
-            # cut once the target is inside the confirmed switch: its pending confirmation
-            # is written, its checks (4 s) are running
+            # cut once the target is inside the confirmed switch: its checks (4 s) have
+            # passed and its pending confirmation is written
             pending = net.targets[1].root / "var/lib/genman/health/pending.json"
             while not pending.exists():
                 assert time.monotonic() < deadline and proc.poll() is None, seen
@@ -175,7 +175,12 @@ def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
     assert proc.returncode == 6, seen + rest
     res = by_host(json.loads(out))
     assert res["ams1"]["result"] == "reverted", res["ams1"]
-    assert "connection broke during activation" in str(res["ams1"]["detail"])
+    # pending.json is written after the checks, moments before the remote command
+    # returns: the cut lands in that command or, when it has just returned, in the
+    # confirm that follows. Either way ams1 was never confirmed.
+    detail = str(res["ams1"]["detail"])
+    assert ("connection broke during activation" in detail
+            or "confirm did not reach the host" in detail), detail
     assert res["fra1"]["result"] == "switched" and res["lon1"]["result"] == "switched", res
     # ams1 was never confirmed: it is back on generation 1 by itself, and 1 stays the default
     ams1 = net.targets[1].root
