@@ -4,6 +4,8 @@ init= name paths as seen from inside the target, never with the --root prefix)."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from vmlib.images import COMBOS, Combo
 from vmlib.scenario import (
@@ -32,6 +34,10 @@ def test_host_prepared_generation_boots(combo: Combo, image_factory, machines) -
     assert default_generation(m, combo) == 1
     assert m.succeed("readlink /etc/static").startswith("/var/lib/genman/")
     assert m.succeed("cat /run/demo/a.seen").strip() == "a-1"
+    # The init marks its start and its hand-over in the kernel log (bench/boot.py reads them).
+    dmesg = m.succeed("dmesg")
+    assert re.search(r"genman: init of /var/lib/genman/store/\S+ started", dmesg), dmesg
+    assert re.search(r"genman: init of \S+ done; starting /\S+", dmesg), dmesg
     assert menu_path(m, combo, 1)
     # And genman in the guest carries on from there.
     switch(m, combo, "gen2")
