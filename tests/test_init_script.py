@@ -17,6 +17,7 @@ import pytest
 
 from genman import generation
 from genman.layout import Layout
+from genman.ledger import Ledger
 from tests.helpers import (
     REPO,
     check_generation,
@@ -142,6 +143,36 @@ def test_unmanaged_file_in_the_way_at_boot_is_moved_aside(
     assert [b.read_text() for b in backups] == ["mine\n"]
 
 
+def test_booting_the_live_generation_again_checks_and_rewrites_only_copies(
+    tmp_path: Path, genman: Any, real_init: Any
+) -> None:
+    """The common boot: the generation whose /etc is live boots again. Nothing is written
+    but its copies (the ledger keeps its inode), and what a hand changed is put right: an
+    edited copy in place, a removed link or a link pointed elsewhere the full way."""
+    root = make_root(tmp_path)
+    profiles = write_profiles(tmp_path)
+    real_init(root)
+    assert genman("--root", root, "switch", profiles[1]).code == 0
+    ledger = root / "etc/genman/ledger.json"
+    inode = ledger.stat().st_ino
+    assert boot(root, 1).returncode == 0
+    check_generation(root, 1)
+    assert ledger.stat().st_ino == inode
+    assert os.readlink(root / "run/genman/booted") == "/var/lib/genman/generations/1"
+    (root / "etc/secret.conf").write_text("edited by hand\n")
+    assert boot(root, 1).returncode == 0
+    check_generation(root, 1)
+    assert ledger.stat().st_ino == inode
+    for change in ("unlink", "relink"):
+        (root / "etc/motd").unlink()
+        if change == "relink":
+            (root / "etc/motd").symlink_to("/etc/static/web.conf")
+        assert boot(root, 1).returncode == 0
+        check_generation(root, 1)
+        assert ledger.stat().st_ino != inode
+        inode = ledger.stat().st_ino
+
+
 def test_init_after_an_interrupted_switch(tmp_path: Path, genman: Any, real_init: Any) -> None:
     """Power lost mid-switch, then the machine boots generation 2 from the menu: init makes
     2's /etc live from the grown ledger; the next genman run (another boot id) keeps it and
@@ -159,6 +190,10 @@ def test_init_after_an_interrupted_switch(tmp_path: Path, genman: Any, real_init
     assert r.returncode == -signal.SIGKILL, r.stderr
     journal = root / "var/lib/genman/journal.json"
     assert journal.exists()
+    # The grown ledger already names 2's toplevel but still holds 1's files: not in place.
+    grown = Ledger.parse((root / "etc/genman/ledger.json").read_text())
+    assert grown.toplevel == f"/var/lib/genman/store/{toplevel_host(root, 2).name}"
+    assert "d1/d2/f1" in grown.files
     r2 = boot(root, 2)
     assert r2.returncode == 0, r2.stderr
     check_generation(root, 2)
