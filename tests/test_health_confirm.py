@@ -72,6 +72,11 @@ def pending(deadline: float, token: str = "t") -> Pending:
     return Pending(2, 1, 1, deadline, "b", token, "switch")
 
 
+def no_watcher(token: str) -> int:
+    """begin's watcher starter in tests that drive `confirm.watch` themselves."""
+    return 0
+
+
 def test_decide_waits_until_the_deadline_then_reverts() -> None:
     assert decide(pending(100.0), "t", 99.9) is Step.WAIT
     assert decide(pending(100.0), "t", 100.0) is Step.REVERT
@@ -104,7 +109,7 @@ def test_unconfirmed_switch_is_reverted_by_the_watcher(
 
     prof = profile.load(profiles["p2"], o.layout)
     result = confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0,
-                           Flags(), lambda _: None, "switch", clock=clock)
+                           Flags(), lambda _: None, "switch", no_watcher, clock=clock)
     assert result.outcome is confirm.Outcome.PENDING
     m = status.markers(o.layout)
     assert (m.active, m.default) == (2, 1)  # live, but not the boot default
@@ -131,6 +136,39 @@ def test_unconfirmed_switch_is_reverted_by_the_watcher(
     assert "not confirmed" in rows[1]["failure"]
 
 
+def test_output_lost_mid_checks_still_ends_reverted(
+        sandbox: tuple[Path, dict[str, Path]]) -> None:
+    """The deployer's connection is cut while the required checks run: the next line
+    written to it fails (BrokenPipeError) and the switching process dies there. The
+    confirmation was recorded and its watcher started before anything changed, so the
+    generation is reverted at the deadline and recorded failed, not left live and pending."""
+    root, _ = sandbox
+    o = opts(root)
+    clock = FakeClock()
+    from genman import generation, profile
+    from genman.activation import Flags
+
+    def say(line: str) -> None:
+        if line.startswith("running health check"):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    started: list[str] = []
+    prof = profile.load(sandbox[1]["p2"], o.layout)
+    with pytest.raises(BrokenPipeError):
+        confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(), say,
+                      "switch", lambda token: started.append(token) or 0, clock=clock)
+    assert etc_text(root, "app.conf") == "v = 2\n"  # it died with generation 2 live
+    token = confirm.token_of(o.layout)
+    assert token is not None and started == [token]
+    assert confirm.watch(o, token, Flags(), lambda _: None, clock=clock,
+                         sleep=clock.sleep) is Step.REVERT
+    assert etc_text(root, "app.conf") == "v = 1\n"
+    m = status.markers(o.layout)
+    assert (m.active, m.default) == (1, 1)
+    rec = state.read(o.layout, 2)
+    assert rec is not None and rec.state is state.GenState.FAILED
+
+
 def test_confirm_keeps_it_and_the_watcher_stops(
         sandbox: tuple[Path, dict[str, Path]], genman: Genman) -> None:
     root, profiles = sandbox
@@ -141,7 +179,7 @@ def test_confirm_keeps_it_and_the_watcher_stops(
 
     prof = profile.load(profiles["p2"], o.layout)
     confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
-                  lambda _: None, "switch", clock=clock)
+                  lambda _: None, "switch", no_watcher, clock=clock)
     token = confirm.token_of(o.layout)
     assert token is not None
     r = genman("--root", root, "--bootloader", "none", "confirm")

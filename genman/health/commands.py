@@ -59,7 +59,8 @@ def confirmed_switch(opts: Options, profile_file: Path | None, number: int | Non
     within = _within(within_text)
     command = "switch" if profile_file else ("rollback" if number == -1 else "switch-generation")
     choose = _chooser(opts, profile_file, number, say)
-    result = confirm.begin(opts, choose, within, flags, say, command)
+    result = confirm.begin(opts, choose, within, flags, say, command,
+                           lambda token: confirm.start_watcher(opts, token, init_system))
     if result.run is not None and result.run.results:
         for line in checks.run_text(result.run):
             echo(line, err=True)
@@ -68,12 +69,11 @@ def confirmed_switch(opts: Options, profile_file: Path | None, number: int | Non
         echo("hint: the previous generation is live again and stays the boot default; "
              "`genman health --last` shows the checks' output", err=True)
         return EXIT_REVERTED
-    token = confirm.token_of(opts.layout)
-    if token is None or result.deadline is None:
+    if result.deadline is None:
         raise GenmanError("the confirmed switch left no pending confirmation to watch",
                           hint="`genman status` shows what is active and what is the default")
-    pid = confirm.start_watcher(opts, token, init_system)
-    say(f"watcher {pid} reverts generation {result.number} at the deadline unless confirmed")
+    say(f"watcher {result.watcher} reverts generation {result.number} at the deadline "
+        "unless confirmed")
     echo(confirm.describe(result))
     if not wait:
         return EXIT_OK

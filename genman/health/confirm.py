@@ -1,8 +1,10 @@
 """Confirmed switches: `switch --confirm-within`, the watcher, `genman confirm`.
 
-A confirmed switch activates the new generation but leaves the boot default alone (a
-reboot comes back on the old one), runs the required checks (a failure reverts at once),
-records /var/lib/genman/health/pending.json and leaves a detached watcher. The watcher
+A confirmed switch records /var/lib/genman/health/pending.json and starts a detached
+watcher first (so whatever stops the switching process later, even its output failing
+when a deployer's connection is cut, still ends reverted), then activates the new
+generation but leaves the boot default alone (a reboot comes back on the old one) and runs
+the required checks (a failure reverts at once). The watcher
 waits for `genman confirm` until the deadline; without it, it activates the previous
 generation again through the same transaction as rollback (etc, PATH, services), leaves
 the default as it was and marks the new generation failed. `confirm` makes the pending
@@ -53,6 +55,7 @@ class Result:
     reason: str | None = None
     deadline: float | None = None
     run: checks.HealthRun | None = None
+    watcher: int | None = None  # its pid
 
 
 # ---------------------------------------------------------------- the watcher's logic
@@ -156,9 +159,11 @@ def _health_of(layout: Layout, number: int) -> HealthConfig:
 
 
 def begin(opts: Options, choose: Callable[[], int], within: float, flags: Any, say: Say,
-          command: str, clock: Clock = time.time) -> Result:
-    """Activate the chosen generation without moving the default, run its required checks
-    (a failure reverts at once) and record the pending confirmation. Takes the lock."""
+          command: str, start_watching: Callable[[str], int],
+          clock: Clock = time.time) -> Result:
+    """Record the pending confirmation and start its watcher (`start_watching(token)`, its
+    pid), then activate the chosen generation without moving the default and run its
+    required checks (a failure reverts at once). Takes the lock."""
     from genman import activation
     from genman.probe import boot_id
 
@@ -178,20 +183,29 @@ def begin(opts: Options, choose: Callable[[], int], within: float, flags: Any, s
             raise GenmanError(f"generation {number} is already active; nothing to confirm",
                               hint="`genman switch-generation N --confirm-within …` tries "
                                    "another one")
-        say(f"activating generation {number}; the boot default stays {m.default}")
-        activation.apply_generation(opts, number, activation.Mode.TEST, flags, say, command)
-        state.mark_pending(layout, number)
         p = Pending(number, m.active, m.default, clock() + within, boot_id(),
                     secrets.token_hex(8), command)
+        # Recorded and watched before anything changes: whatever stops this process from
+        # here on (the deployer's connection cut mid-checks and a write to it failing, a
+        # signal), the watcher reverts at the deadline unless `genman confirm` comes.
+        fsutil.atomic_write(pending_path(layout), p.to_json(), 0o644)
+        watcher = start_watching(p.token)
+        say(f"activating generation {number}; the boot default stays {m.default}")
+        try:
+            activation.apply_generation(opts, number, activation.Mode.TEST, flags, say,
+                                        command)
+        except GenmanError:  # refused or rolled back: nothing is waiting for confirmation
+            fsutil.remove_file(pending_path(layout))
+            raise
+        state.mark_pending(layout, number)
         health = _health_of(layout, number)
         run = checks.run_checks(health, boot_id() or "unknown", number, command,
                                 only_required=True, say=say)
         checks.save(layout, run)
         if (bad := run.first_failure) is not None:
-            revert(opts, p, bad.reason, flags, say)
-            return Result(number, Outcome.REVERTED, bad.reason, run=run)
-        fsutil.atomic_write(pending_path(layout), p.to_json(), 0o644)
-    return Result(number, Outcome.PENDING, deadline=p.deadline, run=run)
+            revert(opts, p, bad.reason, flags, say)  # the watcher sees pending.json go
+            return Result(number, Outcome.REVERTED, bad.reason, run=run, watcher=watcher)
+    return Result(number, Outcome.PENDING, deadline=p.deadline, run=run, watcher=watcher)
 
 
 def wait_outcome(layout: Layout, number: int, deadline: float, clock: Clock = time.time,
