@@ -162,8 +162,8 @@ def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
     for line in proc.stderr:
         seen += line
         if line.startswith("ams1: activating"):
-            # cut once the target is inside the confirmed switch: its checks (4 s) have
-            # passed and its pending confirmation is written
+            # cut once the target is inside the confirmed switch: its pending confirmation
+            # and watcher come first, then the activation and the checks (4 s)
             pending = net.targets[1].root / "var/lib/genman/health/pending.json"
             while not pending.exists():
                 assert time.monotonic() < deadline and proc.poll() is None, seen
@@ -175,9 +175,8 @@ def test_connection_cut_mid_activation_reverts_by_itself(fleet: Net) -> None:
     assert proc.returncode == 6, seen + rest
     res = by_host(json.loads(out))
     assert res["ams1"]["result"] == "reverted", res["ams1"]
-    # pending.json is written after the checks, moments before the remote command
-    # returns: the cut lands in that command or, when it has just returned, in the
-    # confirm that follows. Either way ams1 was never confirmed.
+    # The cut lands in the remote command (activation, checks) or, if the host was that
+    # quick, in the confirm that follows. Either way ams1 was never confirmed.
     detail = str(res["ams1"]["detail"])
     assert ("connection broke during activation" in detail
             or "confirm did not reach the host" in detail), detail
