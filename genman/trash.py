@@ -50,16 +50,23 @@ class Bin:
     def move(self, path: Path, name: str) -> bool:
         """Rename `path` into the trash as `name`; False when it is on another mount (the
         caller deletes it in place). Absent is fine."""
-        if not os.path.lexists(path):
-            return True
-        self._make()
-        try:
-            os.rename(path, self.dir / name)
-        except OSError as e:
-            if e.errno == errno.EXDEV:
-                return False
-            raise
-        return True
+        for _ in range(3):
+            if not os.path.lexists(path):
+                return True
+            self._make()
+            try:
+                os.rename(path, self.dir / name)
+                return True
+            except FileNotFoundError:
+                # An earlier run's emptier, still at work, deleted this run's directory
+                # with what it already held (trash too): make it again.
+                self.made = False
+            except OSError as e:
+                if e.errno == errno.EXDEV:
+                    return False
+                raise
+        raise GenmanError(f"cannot move {path} into the trash: {self.dir} keeps vanishing",
+                          hint="run the command again; `genman gc --wait` empties the trash")
 
 
 def pending(layout: Layout) -> bool:

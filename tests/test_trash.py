@@ -108,3 +108,18 @@ def test_a_concurrent_reader_never_sees_a_half_deleted_path(
     assert r.returncode == 0, r.stderr
     assert generation.generation_numbers(layout) == [40]
     assert torn == []
+
+
+def test_a_run_whose_trash_an_earlier_emptier_deleted_carries_on(tmp_path: Path) -> None:
+    """The detached emptier of the run before deletes everything under the trash, this
+    run's fresh directory included, while this run still moves paths into it."""
+    (tmp_path / "var/lib/genman").mkdir(parents=True)
+    bin_ = trash.Bin(Layout.for_root(tmp_path))
+    for i, name in enumerate(("a", "b")):
+        victim = tmp_path / name
+        victim.mkdir()
+        (victim / "f").write_text("x")
+        assert bin_.move(victim, name)
+        assert not victim.exists() and (bin_.dir / name / "f").is_file()
+        if i == 0:
+            fsutil.remove_tree(bin_.dir)  # the emptier of the run before, at work
