@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """genman side by side with Nix and Ansible. See bench/README.md.
 
-    python3 bench/run.py              full suite (< 15 min on 2 cores)
+    python3 bench/run.py              full suite (~15 min on 2 cores, + ~50 min: item 7)
     python3 bench/run.py --quick      CI smoke size (< 2 min)
     python3 bench/run.py --items 1,2  only some items
 
