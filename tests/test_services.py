@@ -406,6 +406,21 @@ BACKEND_COMMANDS = [
 ]
 
 
+def test_sysvinit_enable_of_a_script_that_starts_at_boot_runs_nothing(
+        mocker: MockerFixture, tmp_path: Path) -> None:
+    """Adopting a host enables its running scripts; one a runlevel already starts is left
+    alone: update-rc.d would rerun insserv and rewrite /etc/init.d/.depend.*."""
+    run = mocker.patch("genman.services.sysvinit.run", autospec=True, return_value=OK)
+    mocker.patch("genman.services.sysvinit.ETC", str(tmp_path))
+    (tmp_path / "rc2.d").mkdir()
+    (tmp_path / "rc2.d/S01nginx").symlink_to("../init.d/nginx")
+    b = backend(InitSystem.SYSVINIT)
+    assert b.apply(Action.ENABLE, "nginx", True).ok
+    assert run.call_args_list == []
+    assert b.apply(Action.ENABLE, "ssh", True).ok  # not started at boot yet
+    assert run.call_args_list == [call(["update-rc.d", "ssh", "defaults"], check=False)]
+
+
 @pytest.mark.parametrize(("init", "module", "commands", "reload_argv"), BACKEND_COMMANDS)
 def test_backend_commands(mocker: MockerFixture, init: InitSystem, module: str,
                           commands: dict[tuple[Action, bool], list[list[str]]],

@@ -3,6 +3,7 @@ could read as an option is refused instead."""
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Sequence
 
 from genman.process import Result, run
@@ -13,6 +14,14 @@ from genman.services.names import full_name
 def refused(argv: list[str], why: str) -> Result:
     """A command genman would not run, as a failed result (reported like any failure)."""
     return Result(tuple(argv), 2, "", why)
+
+
+ETC = "/etc"  # where the rc?.d link farms are (tests: a directory of their own)
+
+
+def starts_at_boot(name: str) -> bool:
+    """Does a runlevel start `name` already (an S link in rc2.d-rc5.d)?"""
+    return bool(glob.glob(f"{ETC}/rc[2345].d/S[0-9][0-9]{glob.escape(name)}"))
 
 
 def script(unit: str) -> str:
@@ -34,6 +43,10 @@ class SysVinit:
                            "with '-' (service(8) would read it as an option)")
         # A service the profile adds must also come up at boot; one it drops must not.
         if action is Action.ENABLE:
+            if starts_at_boot(name):
+                # Nothing to do, and update-rc.d would rerun insserv, which rewrites
+                # /etc/init.d/.depend.* (same-level scripts can come out in another order).
+                return Result(("true",), 0, "", "")
             return run(["update-rc.d", name, "defaults"], check=False)
         if at_boot and action is Action.START:
             enabled = run(["update-rc.d", name, "defaults"], check=False)
