@@ -53,9 +53,11 @@ class Nix:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            # offline: no binary cache; no sandbox (the per-file builders are /bin/sh)
+            # offline: no binary cache; no sandbox (the per-file builders are /bin/sh);
+            # builds in parallel on every core, as NixOS sets it (nix.settings.max-jobs
+            # defaults to "auto" there; Nix's own default is 1)
             "NIX_CONFIG": "build-users-group =\nauto-optimise-store = false\n"
-                          "substituters =\nsandbox = false",
+                          "substituters =\nsandbox = false\nmax-jobs = auto",
             "NIX_STORE_DIR": str(self.dir / "store"),
             "NIX_STATE_DIR": str(self.dir / "var"),
             "NIX_LOG_DIR": str(self.dir / "log"),

@@ -732,9 +732,10 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
     ap.add_argument("--outdir", type=Path, default=BENCH / "out",
                     help="where the .md and .json results go (default: bench/out)")
-    ap.add_argument("--cprofile", metavar="KEY",
-                    help="afterwards, run one genman measurement under cProfile: a row key "
-                         "(build-cold, rebuild-1, switch-1000, prune, ...) or 'slowest'")
+    ap.add_argument("--cprofile", metavar="KEYS",
+                    help="afterwards, run genman measurements under cProfile: a comma list "
+                         "of row keys (build-cold, rebuild-1, switch-1000, prune, ...) or "
+                         "'slowest'")
     args = ap.parse_args()
     cfg = (TINY if args.tiny else QUICK) if args.quick else FULL
     if args.runs:
@@ -779,12 +780,14 @@ def main() -> int:
         except Exception:  # noqa: BLE001 - report, go on with the next item
             b.failures.append(f"item {name}: {traceback.format_exc()}")
             b.log(f"item {name} FAILED:\n{traceback.format_exc()}")
-    prof = ""
-    if args.cprofile:
+    profiles = []
+    for key in filter(None, (k.strip() for k in (args.cprofile or "").split(","))):
+        b.log(f"cProfile of {key}")
         try:
-            prof = cprofile(b, args.cprofile)
+            profiles.append(cprofile(b, key))
         except Exception:  # noqa: BLE001
-            b.failures.append(f"cprofile: {traceback.format_exc()}")
+            b.failures.append(f"cprofile {key}: {traceback.format_exc()}")
+    prof = "\n".join(profiles)
     elapsed = time.perf_counter() - t_start
 
     text = [header(b, started, elapsed), "", table(b), "", "Targets:",
