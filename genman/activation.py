@@ -86,7 +86,7 @@ def _preview(opts: Options, prof: Profile) -> tuple[Target, Pending | None, dict
     if pv.number in generation.generation_numbers(layout):
         return target, None, pv.digests
     boot = boot_of(layout, pv.number, c.toplevel, c.manifest, datetime.now(UTC))
-    return target, Pending(pv.number, boot, pv.sources), pv.digests
+    return target, Pending(pv.number, boot, pv.sources, pv.rendered), pv.digests
 
 
 # ---------------------------------------------------------------- planning
@@ -112,7 +112,8 @@ def _plan(opts: Options, target: Target, mode: Mode | None, flags: Flags,
         state = dataclasses.replace(state, store_digests={**digests, **state.store_digests})
     if pending is not None and query is not None:
         state = dataclasses.replace(
-            state, services=with_unbuilt_texts(state.services, query, pending.sources))
+            state, services=with_unbuilt_texts(state.services, query, pending.sources,
+                                               pending.rendered))
     default: int | Keep | None = KEEP if mode is Mode.TEST else target.number
     boot_default = state.markers.default if mode is Mode.TEST else target.number
     request = Request(target=target, activate=activate, default=default,

@@ -169,6 +169,7 @@ class Preview:
     composed: Composed
     sources: dict[str, Path]  # store name -> the file it would be copied from
     digests: dict[str, str]  # store or secret name -> content sha256 (not written)
+    rendered: dict[str, bytes]  # store name -> what a small rendered file would hold
 
 
 def preview(profile: Profile, layout: Layout) -> Preview:
@@ -180,7 +181,7 @@ def preview(profile: Profile, layout: Layout) -> Preview:
     batch = StoreBatch(Store(layout, HashCache(None)), write=False)
     composed = compose(profile, layout, batch, lambda _: None)
     return Preview(number_for(layout, composed.toplevel)[0], composed, batch.sources,
-                   batch.digests)
+                   batch.digests, batch.unwritten)
 
 
 def build(profile: Profile, layout: Layout, progress: Progress = lambda _: None) -> BuildResult:

@@ -182,6 +182,9 @@ def _copy_checked(src: Path | str, dst: Path | str, expect: str | None, mode: in
         )
 
 
+UNWRITTEN_MAX = 256 * 1024  # unit files and init scripts are far smaller
+
+
 class StoreBatch:
     """Adds paths to the store; nothing is visible under a final name until `commit`."""
 
@@ -194,6 +197,9 @@ class StoreBatch:
         # Not writing: the content sha256 of each file path it names, so a dry run can tell
         # an /etc file that already holds that content (nothing to do) from one that differs.
         self.digests: dict[str, str] = {}
+        # Not writing: what a rendered file (a template, `text`) would hold, for the small
+        # ones not stored yet, so a dry run reads a unit file as the switch will.
+        self.unwritten: dict[str, bytes] = {}
         self._staging: Path | None = None
         self._pending: dict[str, Path] = {}
 
@@ -236,6 +242,8 @@ class StoreBatch:
         store_name, smode = self.store.bytes_identity(data, name, mode)
         if not self.write:
             self.digests[store_name] = hashlib.sha256(data).hexdigest()
+            if len(data) <= UNWRITTEN_MAX and not self.store.exists(store_name):
+                self.unwritten[store_name] = data
         dest = self._stage(store_name)
         if dest is not None:
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -216,6 +216,35 @@ def test_dry_run_json(live: Any) -> None:
     assert fake.commands() == [PROBE]  # planned, nothing run
 
 
+TEMPLATE_UNIT = ('[vars]\ndescription = "{}"\n'
+                 '[etc."systemd/system/app.service"]\ntemplate = "app.service.j2"\n'
+                 '[services.app]\nunit = "app"\n')
+
+
+@pytest.mark.parametrize("description, reloads, why", [
+    ("the app", 1, "only [Unit] Description= changed"),  # what the switch does
+    ("app", 0, "nothing it uses changed"),  # rendered as before
+])
+def test_dry_run_reads_a_rendered_unit_as_the_switch_will(
+        live: Any, description: str, reloads: int, why: str) -> None:
+    """A unit rendered from a template exists nowhere before the build: the dry run takes
+    it as rendered, so its plan is the switch's (not "changed": a stop and a start)."""
+    files = {"app.service.j2": APP.replace("=app\n", "={{ vars.description }}\n")}
+    old, new = TEMPLATE_UNIT.format("app"), TEMPLATE_UNIT.format(description)
+    new += '[etc."motd"]\ntext = "a new generation either way"\n'
+    fake, r = live(old, new, files, {"app.service"}, "systemd", "--dry-run", "--json")
+    assert r.code == 0, r.err
+    plan = json.loads(r.out)
+    services = [(a["action"], a["text"]) for a in plan if a["kind"] == "service"]
+    assert services == [("unchanged", f"services: unchanged app (app): {why}" + (
+        ", which the running unit does not use" if reloads else ""))]
+    assert [a["kind"] for a in plan].count("daemon_reload") == reloads
+    assert fake.commands() == [PROBE]
+    fake, r = live(old, new, files, {"app.service"}, "systemd")
+    assert r.code == 0, r.err
+    assert fake.commands() == [PROBE] + ["systemctl daemon-reload"] * reloads
+
+
 def test_settle_from_the_profile_and_the_environment(live: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """`settle` in [services.X] sets the wait before the check; GENMAN_SERVICE_SETTLE

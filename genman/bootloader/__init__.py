@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +33,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Pending:
-    """A generation a dry run plans for before it is built: its entry (None: no kernel)
-    and the files its store paths would be copied from."""
+    """A generation a dry run plans for before it is built: its entry (None: no kernel),
+    the files its store paths would be copied from, and what its small rendered files
+    (templates, `text`) would hold."""
 
     number: int
     boot: GenBoot | None
     sources: Mapping[str, Path]
+    rendered: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def boot_state(opts: Options, retained: Sequence[int], *, probe: Probe | None = None,

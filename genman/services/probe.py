@@ -64,13 +64,15 @@ def _unmanaged(layout: Layout, paths: Iterable[str]) -> dict[str, str]:
     return _read_each((r, partial(layout.resolve, f"/etc/{UNIT_DIR}/{r}")) for r in paths)
 
 
-def with_unbuilt_texts(state: ServiceState, query: ServiceQuery,
-                       sources: Mapping[str, Path]) -> ServiceState:
-    """A dry run's state: the unit files its generation would copy into the store are read
-    from the files they would be copied from, so the plan compares them as the switch will
-    (a rendered template, not written anywhere, stays unread: compared as changed)."""
-    extra = _read_each((n, partial(Path, sources[n])) for n in query.files
-                       if n not in state.texts and n in sources)
+def with_unbuilt_texts(state: ServiceState, query: ServiceQuery, sources: Mapping[str, Path],
+                       rendered: Mapping[str, bytes]) -> ServiceState:
+    """A dry run's state: the unit files its generation would add to the store are read
+    from the files they would be copied from, or taken as rendered (templates, `text`),
+    so the plan compares them as the switch will."""
+    missing = [n for n in query.files if n not in state.texts]
+    extra = _read_each((n, partial(Path, sources[n])) for n in missing if n in sources)
+    extra.update((n, rendered[n].decode(errors="replace")) for n in missing
+                 if n in rendered and n not in extra)
     return replace(state, texts={**state.texts, **extra}) if extra else state
 
 
