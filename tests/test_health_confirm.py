@@ -169,6 +169,70 @@ def test_output_lost_mid_checks_still_ends_reverted(
     assert rec is not None and rec.state is state.GenState.FAILED
 
 
+def test_the_watcher_looks_once_the_switching_command_lets_go_of_the_lock(
+        sandbox: tuple[Path, dict[str, Path]]) -> None:
+    """`begin` starts the watcher, then records pending.json, under its lock. The
+    watcher's first look waits for that lock: it does not end for want of a record that
+    is about to be written (it did, when a kill came between the two)."""
+    from contextlib import ExitStack
+
+    from genman import generation, profile
+    from genman.activation import Flags
+    from genman.health.pending import pending_path
+    from genman.session import session
+
+    root, profiles = sandbox
+    o = opts(root)
+    clock = FakeClock()
+    prof = profile.load(profiles["p2"], o.layout)
+    confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
+                  lambda _: None, "switch", no_watcher, clock=clock)
+    token = confirm.token_of(o.layout)
+    assert token is not None
+    record = pending_path(o.layout)
+    text = record.read_text()
+    record.unlink()  # as the watcher finds it: started, not recorded yet
+    held = ExitStack()
+    held.enter_context(session(o))
+    looks: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if not looks:  # the switching command records and lets go
+            record.write_text(text)
+            held.close()
+        looks.append(seconds)
+        clock.sleep(seconds)
+
+    assert confirm.watch(o, token, Flags(), lambda _: None, clock=clock,
+                         sleep=sleep) is Step.REVERT
+    assert etc_text(root, "app.conf") == "v = 1\n"
+    rec = state.read(o.layout, 2)
+    assert rec is not None and rec.state is state.GenState.FAILED
+
+
+def test_killed_between_starting_the_watcher_and_recording_leaves_nothing_to_watch(
+        sandbox: tuple[Path, dict[str, Path]]) -> None:
+    root, profiles = sandbox
+    o = opts(root)
+    from genman import generation, profile
+    from genman.activation import Flags
+
+    started: list[str] = []
+
+    def killed_after_spawning(token: str) -> int:
+        started.append(token)
+        raise KeyboardInterrupt  # stands for the SIGKILL: nothing after it runs
+
+    prof = profile.load(profiles["p2"], o.layout)
+    with pytest.raises(KeyboardInterrupt):
+        confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
+                      lambda _: None, "switch", killed_after_spawning)
+    assert confirm.read_pending(o.layout) is None
+    assert confirm.watch(o, started[0], Flags(), lambda _: None) is Step.DONE
+    assert etc_text(root, "app.conf") == "v = 1\n"
+    assert status.markers(o.layout).active == 1
+
+
 def test_confirm_keeps_it_and_the_watcher_stops(
         sandbox: tuple[Path, dict[str, Path]], genman: Genman) -> None:
     root, profiles = sandbox

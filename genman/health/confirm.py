@@ -78,8 +78,17 @@ def decide(pending: Pending | None, token: str, now: float) -> Step:
 
 def watch(opts: Options, token: str, flags: Any, say: Say, clock: Clock = time.time,
           sleep: Sleep = time.sleep) -> Step:
-    """The watcher's loop: wait for confirmation, revert at the deadline."""
+    """The watcher's loop: wait for confirmation, revert at the deadline. It is started
+    before the switching command records pending.json, under that command's lock: its
+    first look waits for the lock, so it sees the record unless the command ended (or
+    was killed) before making it, and then there is nothing to watch."""
     layout = opts.layout
+    while True:
+        try:
+            with session(opts, say, flags.init_system):
+                break
+        except LockHeld:
+            sleep(POLL)
     while True:
         step = decide(read_pending(layout), token, clock())
         if step is Step.DONE:
@@ -161,8 +170,8 @@ def _health_of(layout: Layout, number: int) -> HealthConfig:
 def begin(opts: Options, choose: Callable[[], int], within: float, flags: Any, say: Say,
           command: str, start_watching: Callable[[str], int],
           clock: Clock = time.time) -> Result:
-    """Record the pending confirmation and start its watcher (`start_watching(token)`, its
-    pid), then activate the chosen generation without moving the default and run its
+    """Start the watcher (`start_watching(token)`, its pid) and record the pending
+    confirmation, then activate the chosen generation without moving the default and run its
     required checks (a failure reverts at once). Takes the lock."""
     from genman import activation
     from genman.probe import boot_id
@@ -185,11 +194,12 @@ def begin(opts: Options, choose: Callable[[], int], within: float, flags: Any, s
                                    "another one")
         p = Pending(number, m.active, m.default, clock() + within, boot_id(),
                     secrets.token_hex(8), command)
-        # Recorded and watched before anything changes: whatever stops this process from
-        # here on (the deployer's connection cut mid-checks and a write to it failing, a
-        # signal), the watcher reverts at the deadline unless `genman confirm` comes.
-        fsutil.atomic_write(pending_path(layout), p.to_json(), 0o644)
+        # Watched, then recorded, before anything changes: whatever stops this process
+        # from here on (the deployer's connection cut mid-checks and a write to it
+        # failing, a signal, even between these two lines), the watcher reverts at the
+        # deadline unless `genman confirm` comes; it looks once this lock is free.
         watcher = start_watching(p.token)
+        fsutil.atomic_write(pending_path(layout), p.to_json(), 0o644)
         say(f"activating generation {number}; the boot default stays {m.default}")
         try:
             activation.apply_generation(opts, number, activation.Mode.TEST, flags, say,
@@ -242,6 +252,7 @@ def start_watcher(opts: Options, token: str, init_system: str | None) -> int:
     from genman.process import spawn_detached
 
     log = state.health_dir(opts.layout) / "watcher.log"
+    log.parent.mkdir(parents=True, exist_ok=True)  # the daemon could not say it is missing
     return spawn_detached(watcher_argv(opts, token, init_system), log)
 
 
