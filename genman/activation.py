@@ -62,6 +62,13 @@ class Result:
     outcome: Outcome = field(default_factory=Outcome)
     built: bool = False  # a new generation was made
     content: list[FileDiff] | None = None  # dry run with --diff: what /etc content changes
+    counting: list[str] = field(default_factory=list)  # warnings of the new default's counting
+
+
+# Run under the lock of the command that made generation N the boot default: starts
+# counting its boots; returns warnings. One session for both, so nothing (the boot-time
+# marker, another genman) can come between the default moving and its counting starting.
+OnDefault = Callable[[int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,8 @@ def apply_generation(opts: Options, number: int, mode: Mode | None, flags: Flags
 
 
 def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
-           flags: Flags = Flags(), dry_run: bool = False, content: bool = False) -> Result:
+           flags: Flags = Flags(), dry_run: bool = False, content: bool = False,
+           on_default: OnDefault | None = None) -> Result:
     """`content` (dry run only): also the unified diff of every /etc file it changes."""
     from genman import profile
 
@@ -194,6 +202,8 @@ def switch(opts: Options, profile_file: Path, progress: Progress, mode: Mode,
         result = _apply(opts, _target(opts.layout, built.number), mode, flags, progress,
                         mode.value, built)
         result.built = built.new
+        if on_default is not None and mode is not Mode.TEST:
+            result.counting = on_default(result.number)
         return result
 
 
@@ -214,12 +224,16 @@ def plan_received(opts: Options, toplevel: str, manifest: Manifest, mode: Mode) 
 
 def switch_generation(opts: Options, number: int, progress: Progress,
                       flags: Flags = Flags(), dry_run: bool = False,
-                      command: str = "switch-generation") -> Result:
+                      command: str = "switch-generation",
+                      on_default: OnDefault | None = None) -> Result:
     if dry_run:
         target = _target(opts.layout, number)
         return Result(number, _plan(opts, target, None, flags)[1])
     with session(opts, progress, flags.init_system):
-        return _apply(opts, _target(opts.layout, number), None, flags, progress, command)
+        result = _apply(opts, _target(opts.layout, number), None, flags, progress, command)
+        if on_default is not None:
+            result.counting = on_default(number)
+        return result
 
 
 def previous_generation(layout: Layout) -> int:
@@ -236,12 +250,15 @@ def previous_generation(layout: Layout) -> int:
 
 
 def rollback(opts: Options, progress: Progress, flags: Flags = Flags(),
-             dry_run: bool = False) -> Result:
+             dry_run: bool = False, on_default: OnDefault | None = None) -> Result:
     if dry_run:
         return switch_generation(opts, previous_generation(opts.layout), progress, flags,
                                  dry_run=True)
     with session(opts, progress, flags.init_system):
         number = previous_generation(opts.layout)
-        return _apply(opts, _target(opts.layout, number), None, flags, progress, "rollback")
+        result = _apply(opts, _target(opts.layout, number), None, flags, progress, "rollback")
+        if on_default is not None:
+            result.counting = on_default(number)
+        return result
 
 

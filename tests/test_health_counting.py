@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_mock import MockerFixture
 
 from genman.bootloader import grub
 from genman.health import counting
@@ -351,6 +352,31 @@ def test_grub_counting_in_grubenv_read_back_by_grub_editenv(
     menu = (sb.root / "boot/genman/grub.cfg").read_text()
     assert grub.top_number(menu) == 1  # the default entry is the good one again
     assert genman(*g, "status").out.startswith("FAILED: generation 2: 3 boots")
+
+
+def test_moving_the_default_and_starting_its_count_is_one_session(
+        sb: Sandbox, genman: Genman, mocker: MockerFixture) -> None:
+    """`switch`, `boot`, `switch-generation` and `rollback` take the lock once: a
+    boot-time marker (or another genman) cannot come between the default moving and its
+    boots being counted, leaving a new default that nothing falls back from."""
+    from genman import session as session_module
+
+    g = ("--root", sb.root, "--bootloader", "grub")
+    env = sb.root / "boot/grub/grubenv"
+    env.parent.mkdir(parents=True)
+    subprocess.run(["grub-editenv", str(env), "create"], check=True)
+    genman(*g, "health", "--install-marker", "--init-system", "sysvinit")
+    locks = mocker.spy(session_module, "locked")
+    for args, counted in [(("switch", profile(sb, "one")), 1),
+                          (("boot", profile(sb, "two")), 2),
+                          (("switch-generation", "1"), 1),
+                          (("boot", profile(sb, "two")), 2),
+                          (("rollback",), 1)]:
+        locks.reset_mock()
+        r = genman(*g, *args)
+        assert r.code == 0, r.err
+        assert locks.call_count == 1, args
+        assert editenv(env)["genman_trying"] == str(counted), args
 
 
 def test_grub_check_failures_reboot_then_fall_back(sb: Sandbox, genman: Genman) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from genman.channel import warn_all
 from genman.cli.base import (
     BACKUP,
     CONTEXT,
@@ -109,22 +110,18 @@ def _activation_command(name: str, verb: str, doc: str) -> None:
                                                 progress, echo)
         # A confirmed switch activates as `test` does: the default moves only on confirm.
         mode = activation.Mode("test" if confirm_within is not None else name)
+        from genman.health import commands as cli_support
+
         result = activation.switch(opts, path, progress, mode, flags(backup, init_system, force),
-                                   dry_run, show_diff)
+                                   dry_run, show_diff, cli_support.counting_for(opts))
         extra = None
         if name != "test" and dry_run:
-            from genman.health import commands as cli_support
-
             extra = cli_support.dry_run_health(opts, path, result.number, confirm_within,
                                                result.plan)
         code = _activation_result(result, verb, dry_run, as_json, extra)
         if result.content is not None:
             print_content(result.content)
-        if name == "test" or dry_run:
-            return code
-        from genman.health import commands as cli_support
-
-        cli_support.after_default(opts, result.number)
+        warn_all(result.counting)
         return code
 
     if name == "switch":
@@ -193,12 +190,13 @@ def switch_generation(ctx: click.Context, number: int, dry_run: bool, backup: bo
                                             flags(backup, init_system, force), init_system,
                                             progress, echo)
     result = activation.switch_generation(opts, number, progress,
-                                          flags(backup, init_system, force), dry_run)
+                                          flags(backup, init_system, force), dry_run,
+                                          on_default=cli_support.counting_for(opts))
     if dry_run:
         return _activation_result(result, "switched to", dry_run, extra=cli_support.dry_run_health(
             opts, None, number, confirm_within, result.plan))
     code = _activation_result(result, "switched to", dry_run)
-    cli_support.after_default(opts, number)
+    warn_all(result.counting)
     return code
 
 
@@ -230,12 +228,13 @@ def rollback(ctx: click.Context, dry_run: bool, backup: bool, force: bool,
                                             progress, echo)
     from genman.health import commands as health
 
-    result = activation.rollback(opts, progress, flags(backup, init_system, force), dry_run)
+    result = activation.rollback(opts, progress, flags(backup, init_system, force), dry_run,
+                                 health.counting_for(opts))
     if dry_run:
         return _activation_result(result, "rolled back to", dry_run, extra=health.dry_run_health(
             opts, None, result.number, confirm_within, result.plan))
     code = _activation_result(result, "rolled back to", dry_run)
-    health.after_default(opts, result.number)
+    warn_all(result.counting)
     return code
 
 

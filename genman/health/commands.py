@@ -140,15 +140,14 @@ def confirm_command(opts: Options, flags: Any, say: Say, echo: Echo) -> int:
     return EXIT_OK
 
 
-def after_default(opts: Options, number: int) -> None:
-    """Generation N became the boot default: start counting its boots."""
-    from genman.channel import warn
-    from genman.health import boot
-    from genman.session import session
+def counting_for(opts: Options) -> Callable[[int], list[str]]:
+    """What the session that makes a generation the boot default runs before it lets go
+    of the lock (activation.OnDefault): start counting that generation's boots."""
+    def start(number: int) -> list[str]:
+        from genman.health import boot
 
-    with session(opts):
-        for w in boot.start_counting(opts, number):
-            warn(w)
+        return boot.start_counting(opts, number)
+    return start
 
 
 def install_marker(opts: Options, init_system: str | None, echo: Echo) -> int:
