@@ -41,12 +41,16 @@ def wait_for(what: str, cond: Callable[[], bool], limit: float = 240) -> None:
         time.sleep(3)
 
 
-def wait_boot_judged(m: Machine) -> None:
+def wait_boot_judged(m: Machine, combo: Combo) -> None:
     """This boot's marker has finished: it holds genman's lock while it judges, so a
     command started before then can meet it; and a state it set at an earlier boot
     ("good") says nothing about this boot's marker."""
     unit = "genman-boot-mark.service"
-    wait_in_guest(m, f"systemctl is-active --quiet {unit} || systemctl is-failed --quiet {unit}")
+    if combo.variant == "systemd":
+        cond = f"systemctl is-active --quiet {unit} || systemctl is-failed --quiet {unit}"
+    else:  # an init script, no unit state: callers wait for what it writes under the lock
+        cond = "flock -n /var/lib/genman/lock true"
+    wait_in_guest(m, cond)
 
 
 def seen(m: Machine) -> str:
@@ -111,7 +115,7 @@ def bless_flow(m: Machine, combo: Combo) -> int:
         assert f"genman-{n}+3.conf" in entries(m), entries(m)
     for _ in range(2):
         reboot_into(m, combo, expect_default=n)
-        wait_boot_judged(m)
+        wait_boot_judged(m, combo)
         assert states(m, combo)[n][0] == "good", states(m, combo)
         assert default_generation(m, combo) == n
         if combo.bootloader == "systemd-boot":
@@ -134,7 +138,7 @@ def fall_back_from(m: Machine, combo: Combo, profile: str, good: int, kind: str)
         f.write(line + "\n")
     assert booted_generation(m) == good, m.succeed("cat /proc/cmdline")
     wait_for(f"generation {bad} marked failed", lambda: states(m, combo)[bad][0] == "failed")
-    wait_boot_judged(m)
+    wait_boot_judged(m, combo)
     assert default_generation(m, combo) == good
     assert states(m, combo)[bad][2], states(m, combo)  # the reason is recorded
     status = genman(m, combo, "status")
