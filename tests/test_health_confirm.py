@@ -169,6 +169,21 @@ def test_output_lost_mid_checks_still_ends_reverted(
     assert rec is not None and rec.state is state.GenState.FAILED
 
 
+def pending_2(sandbox: tuple[Path, dict[str, Path]], clock: FakeClock) -> tuple[Options, str]:
+    """Generation 2 switched to with a confirmation pending (no watcher): opts, token."""
+    from genman import generation, profile
+    from genman.activation import Flags
+
+    root, profiles = sandbox
+    o = opts(root)
+    prof = profile.load(profiles["p2"], o.layout)
+    confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
+                  lambda _: None, "switch", no_watcher, clock=clock)
+    token = confirm.token_of(o.layout)
+    assert token is not None
+    return o, token
+
+
 def test_the_watcher_looks_once_the_switching_command_lets_go_of_the_lock(
         sandbox: tuple[Path, dict[str, Path]]) -> None:
     """`begin` starts the watcher, then records pending.json, under its lock. The
@@ -176,19 +191,13 @@ def test_the_watcher_looks_once_the_switching_command_lets_go_of_the_lock(
     is about to be written (it did, when a kill came between the two)."""
     from contextlib import ExitStack
 
-    from genman import generation, profile
     from genman.activation import Flags
     from genman.health.pending import pending_path
     from genman.session import session
 
-    root, profiles = sandbox
-    o = opts(root)
+    root = sandbox[0]
     clock = FakeClock()
-    prof = profile.load(profiles["p2"], o.layout)
-    confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
-                  lambda _: None, "switch", no_watcher, clock=clock)
-    token = confirm.token_of(o.layout)
-    assert token is not None
+    o, token = pending_2(sandbox, clock)
     record = pending_path(o.layout)
     text = record.read_text()
     record.unlink()  # as the watcher finds it: started, not recorded yet
@@ -235,17 +244,11 @@ def test_killed_between_starting_the_watcher_and_recording_leaves_nothing_to_wat
 
 def test_confirm_keeps_it_and_the_watcher_stops(
         sandbox: tuple[Path, dict[str, Path]], genman: Genman) -> None:
-    root, profiles = sandbox
-    o = opts(root)
-    clock = FakeClock()
-    from genman import generation, profile
     from genman.activation import Flags
 
-    prof = profile.load(profiles["p2"], o.layout)
-    confirm.begin(o, lambda: generation.build(prof, o.layout).number, 30.0, Flags(),
-                  lambda _: None, "switch", no_watcher, clock=clock)
-    token = confirm.token_of(o.layout)
-    assert token is not None
+    root = sandbox[0]
+    clock = FakeClock()
+    o, token = pending_2(sandbox, clock)
     r = genman("--root", root, "--bootloader", "none", "confirm")
     assert r.code == 0, r.err
     assert "confirmed generation 2" in r.out
