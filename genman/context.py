@@ -8,6 +8,8 @@ from pathlib import Path
 
 from genman.layout import Layout
 
+LOCK_WAIT = 30.0  # seconds a command waits for genman's lock by default (`--lock-wait`)
+
 
 class BootloaderChoice(StrEnum):
     AUTO = "auto"
@@ -23,3 +25,4 @@ class Options:
     boot_dir: Path | None = None  # host path, as given by --boot-dir
     bootloader: BootloaderChoice = BootloaderChoice.AUTO
     debug: bool = False
+    lock_wait: float = LOCK_WAIT  # seconds; 0 fails at once when another genman holds it

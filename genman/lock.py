@@ -1,14 +1,24 @@
-"""One genman at a time: an flock on the state directory's lock file."""
+"""One genman at a time: an flock on the state directory's lock file.
+
+A command waits a while for the lock rather than failing at once: genman's own background
+work (the boot-time marker, a confirmed switch's watcher looking at its record) holds it
+for moments, and a command that fails because of them has failed for nothing.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 
+from genman.channel import warn
+from genman.context import LOCK_WAIT
 from genman.errors import GenmanError, LockHeld
 from genman.layout import Layout
+
+_RETRY = 0.05  # seconds between tries: the holders that matter hold it for moments
 
 
 def _holder(path: str) -> str:
@@ -19,9 +29,33 @@ def _holder(path: str) -> str:
         return "unknown"
 
 
+def _acquire(fd: int, path: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockHeld(
+                    f"another genman is running (pid {_holder(path)}) and holds {path}"
+                    + (f"; waited {wait:g} s" if wait > 0 else ""),
+                    hint="wait for it to finish (the lock is released when that process "
+                         "exits), or wait longer: `genman --lock-wait SECONDS ...`",
+                ) from None
+            if not told:
+                told = True
+                warn(f"another genman is running (pid {_holder(path)}); waiting for the lock"
+                     + (f" up to {wait:g} s" if wait != float("inf") else ""))
+            time.sleep(min(_RETRY, left))
+
+
 @contextlib.contextmanager
-def locked(layout: Layout) -> Iterator[None]:
-    """Hold the genman lock. The file keeps the holder's pid so the message can name it."""
+def locked(layout: Layout, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the genman lock, waiting up to `wait` seconds for it (`inf`: for as long as it
+    takes). The file keeps the holder's pid so the messages can name it."""
     layout.check_contained()
     path = layout.host(layout.lock_file)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,14 +66,7 @@ def locked(layout: Layout) -> Iterator[None]:
                           hint=f"remove {path} if it is a link or a directory; genman makes "
                           "a new one") from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(str(path))
-            raise LockHeld(
-                f"another genman is running (pid {holder}) and holds {path}",
-                hint="wait for it to finish; the lock is released when that process exits",
-            ) from None
+        _acquire(fd, str(path), wait)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

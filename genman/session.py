@@ -38,10 +38,11 @@ class Session:
 
 @contextlib.contextmanager
 def session(opts: Options, say: Say = quiet, init_system: InitSystem | None = None,
-            wait_trash: bool = False) -> Iterator[Session]:
-    """Hold the lock for the block, after recovering what a killed run left."""
+            wait_trash: bool = False, lock_wait: float | None = None) -> Iterator[Session]:
+    """Hold the lock for the block, after recovering what a killed run left. The lock is
+    waited for up to `lock_wait` seconds (default: the `--lock-wait` of the options)."""
     try:
-        with locked(opts.layout):
+        with locked(opts.layout, opts.lock_wait if lock_wait is None else lock_wait):
             recovered = recover(opts, say, init_system)
             yield Session(opts, say, recovered)
     except LockHeld:

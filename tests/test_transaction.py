@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pytest_mock import MockerFixture
+
 from genman.context import Options
 from genman.layout import Layout
 from genman.ledger import Kind, Ledger
@@ -75,11 +77,42 @@ def test_lock_names_the_holder(tmp_path: Path, genman: Any) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, b"4242\n")
-        r = genman("--root", root, "switch", profiles[1])
+        r = genman("--root", root, "--lock-wait", "0", "switch", profiles[1])
         assert r.code == 1
-        assert "pid 4242" in r.err
-        r = genman("--root", root, "rollback")
-        assert r.code == 1 and "pid 4242" in r.err
+        assert "another genman is running (pid 4242)" in r.err
+        assert "waiting" not in r.err
+        r = genman("--root", root, "--lock-wait", "0.2", "rollback")
+        assert r.code == 1
+        assert r.err.splitlines()[:2] == [
+            "warning: another genman is running (pid 4242); waiting for the lock up to 0.2 s",
+            f"error: another genman is running (pid 4242) and holds {lock}; waited 0.2 s"]
+        assert "--lock-wait SECONDS" in r.err
     finally:
         os.close(fd)
-    assert not (root / "etc/motd").exists()
+    assert not os.path.lexists(root / "etc/motd")
+
+
+def test_a_command_waits_out_a_short_holder(tmp_path: Path, genman: Any,
+                                            mocker: MockerFixture) -> None:
+    """genman's own background work (the boot-time marker, a watcher's look at its record)
+    holds the lock for moments: a command waits for it rather than failing."""
+    from genman import lock as lock_module
+
+    root = make_root(tmp_path)
+    profiles = write_profiles(tmp_path)
+    lock = root / "var/lib/genman/lock"
+    lock.parent.mkdir(parents=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, b"4242\n")
+    told = lock_module.warn
+
+    def release_once_told(message: str) -> None:
+        told(message)
+        os.close(fd)  # the holder is done the moment the command starts waiting
+
+    mocker.patch.object(lock_module, "warn", side_effect=release_once_told)
+    r = genman("--root", root, "switch", profiles[1])
+    assert r.code == 0, r.err
+    assert "another genman is running (pid 4242); waiting for the lock up to 30 s" in r.err
+    assert os.path.lexists(root / "etc/motd")

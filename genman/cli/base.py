@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from genman import __version__, termout
-from genman.context import BootloaderChoice, Options
+from genman.context import LOCK_WAIT, BootloaderChoice, Options
 from genman.layout import Layout
 
 EXIT_OK = 0
@@ -71,11 +71,15 @@ def echo_json(data: Any) -> None:
 @click.option("--bootloader", type=click.Choice([c.value for c in BootloaderChoice]),
               default="auto", show_default=True,
               help="Which bootloader gets the entries; 'none' writes no entries.")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=LOCK_WAIT,
+              show_default=True, metavar="SECONDS",
+              help="How long a command that changes something waits while another genman "
+                   "holds the lock; 0 fails at once.")
 @click.option("--debug", is_flag=True, help="Log every step and show tracebacks.")
 @click.version_option(__version__, prog_name="genman")
 @click.pass_context
 def cli(ctx: click.Context, root: Path, esp: Path | None, boot_dir: Path | None,
-        bootloader: str, debug: bool) -> None:
+        bootloader: str, lock_wait: float, debug: bool) -> None:
     """genman: numbered, bootable generations of a host's configuration.
 
     Each `genman build` of the host's profile (default /etc/genman/profile.toml) makes an
@@ -104,6 +108,7 @@ def cli(ctx: click.Context, root: Path, esp: Path | None, boot_dir: Path | None,
         boot_dir=boot_dir.absolute() if boot_dir else None,
         bootloader=BootloaderChoice(bootloader),
         debug=debug,
+        lock_wait=lock_wait,
     )
 
 

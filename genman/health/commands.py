@@ -21,6 +21,7 @@ Say = Callable[[str], None]
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_REVERTED = 5
+BOOT_MARK_LOCK_WAIT = 120.0  # seconds: a genman started before the reboot may still be ending
 
 
 def _within(text: str) -> float:
@@ -179,19 +180,15 @@ def _marker_options(opts: Options) -> list[str]:
 
 def boot_mark_command(opts: Options, say: Say) -> int:
     """Judge this boot. At boot the lock is free; a genman still running waits us out."""
-    import time
-
     from genman.errors import LockHeld
     from genman.health import boot
     from genman.session import session
 
-    for _ in range(120):
-        try:
-            with session(opts, say):
-                return boot.boot_mark(opts, say)
-        except LockHeld:
-            time.sleep(1)
-    raise GenmanError("the genman lock stayed taken for 2 minutes; this boot is not judged")
+    try:
+        with session(opts, say, lock_wait=max(opts.lock_wait, BOOT_MARK_LOCK_WAIT)):
+            return boot.boot_mark(opts, say)
+    except LockHeld as e:
+        raise GenmanError(f"{e.message}; this boot is not judged", hint=e.hint) from None
 
 
 def watch_command(opts: Options, token: str, flags: Any) -> int:

@@ -33,6 +33,7 @@ from genman.health import checks, state
 from genman.health.config import HealthConfig, show_duration
 from genman.health.pending import Pending, pending_path, read_pending, settle
 from genman.layout import Layout
+from genman.lock import locked
 from genman.session import session
 
 Say = Callable[[str], None]
@@ -81,11 +82,13 @@ def watch(opts: Options, token: str, flags: Any, say: Say, clock: Clock = time.t
     """The watcher's loop: wait for confirmation, revert at the deadline. It is started
     before the switching command records pending.json, under that command's lock: its
     first look waits for the lock, so it sees the record unless the command ended (or
-    was killed) before making it, and then there is nothing to watch."""
+    was killed) before making it, and then there is nothing to watch. That look holds
+    the lock for a moment only (no recovery: the revert's session does that), and other
+    commands wait such moments out."""
     layout = opts.layout
     while True:
         try:
-            with session(opts, say, flags.init_system):
+            with locked(layout, wait=0):
                 break
         except LockHeld:
             sleep(POLL)
@@ -99,7 +102,7 @@ def watch(opts: Options, token: str, flags: Any, say: Say, clock: Clock = time.t
             sleep(min(POLL, max(p.deadline - clock(), 0.0)) if p else 0.0)
             continue
         try:
-            with session(opts, say, flags.init_system):
+            with session(opts, say, flags.init_system, lock_wait=0):
                 # Under the lock `confirm` may have won the race: decide again.
                 p = read_pending(layout)
                 if p is None or decide(p, token, clock()) is not Step.REVERT:
