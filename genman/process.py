@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -87,33 +88,49 @@ def spawn_detached(argv: Sequence[str], log_file: os.PathLike[str] | str) -> int
     """Start argv as a daemon that outlives this process, its session and its terminal:
     fork, setsid, fork again (so it can never reacquire a controlling terminal), stdin
     from /dev/null, stdout and stderr appended to log_file, SIGHUP ignored. Returns the
-    daemon's pid (read back through a pipe from the intermediate child)."""
+    daemon's pid (read back through a pipe from the intermediate child). A daemon that
+    cannot start is an error here, not a silent exit in a forked child: the log is opened
+    before forking, and a failed exec is reported through a close-on-exec pipe, which a
+    successful exec closes empty."""
     log.debug("spawn detached: %s", shlex.join(argv))
-    read_end, write_end = os.pipe()
+    try:
+        out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise GenmanError(f"cannot open {log_file} for the output of {argv[0]}: {e.strerror}",
+                          hint="make that directory, or fix its permissions") from None
+    pid_read, pid_write = os.pipe()  # both pipes are close-on-exec (os.pipe's default)
+    exec_read, exec_write = os.pipe()
     first = os.fork()
     if first == 0:  # intermediate child: never returns into the caller's code
         try:
-            os.close(read_end)
+            os.close(pid_read)
+            os.close(exec_read)
             os.setsid()
             second = os.fork()
             if second != 0:
-                os.write(write_end, str(second).encode())
+                os.write(pid_write, str(second).encode())
                 os._exit(0)
-            os.close(write_end)
+            os.close(pid_write)
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             devnull = os.open(os.devnull, os.O_RDONLY)
-            out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.dup2(devnull, 0)
             os.dup2(out, 1)
             os.dup2(out, 2)
             os.chdir("/")
             os.execv(argv[0], list(argv))
-        except BaseException:  # noqa: BLE001 - a forked child must never unwind into the caller
+        except BaseException as e:  # noqa: BLE001 - a forked child must never unwind into the caller
+            with contextlib.suppress(BaseException):
+                os.write(exec_write, (getattr(e, "strerror", None) or repr(e)).encode())
             os._exit(127)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as f:
+    os.close(pid_write)
+    os.close(exec_write)
+    os.close(out)
+    with os.fdopen(pid_read, "rb") as f:
         pid_text = f.read().decode()
     os.waitpid(first, 0)
-    if not pid_text.isdigit():
-        raise GenmanError(f"could not start {argv[0]} in the background")
+    with os.fdopen(exec_read, "rb") as f:
+        failure = f.read().decode(errors="replace")
+    if failure or not pid_text.isdigit():
+        raise GenmanError(f"could not start {argv[0]} in the background: "
+                          f"{failure or 'its first child died'}")
     return int(pid_text)

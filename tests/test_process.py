@@ -75,3 +75,31 @@ def test_stdin_file_is_streamed(tmp_path: Path) -> None:
 def test_timeout_becomes_genman_error() -> None:
     with pytest.raises(GenmanError, match=r"did not finish within 0\.1 s"):
         process.run([PY, "-c", "import time; time.sleep(5)"], check=False, timeout=0.1)
+
+
+def test_spawn_detached_runs_a_daemon_with_its_output_in_the_log(tmp_path: Path) -> None:
+    import os
+    import time
+
+    log = tmp_path / "daemon.log"
+    pid = process.spawn_detached(
+        [PY, "-c", "import os; print('daemon', os.getpid(), os.getsid(0) == os.getpid())"],
+        log)
+    for _ in range(600):  # bounded: the daemon prints at once
+        if log.read_text().strip():
+            break
+        time.sleep(0.05)
+    assert log.read_text() == f"daemon {pid} False\n"  # not a session leader: no tty ever
+    assert pid != os.getpid()
+
+
+def test_spawn_detached_that_cannot_start_is_an_error_not_a_silent_exit(
+        tmp_path: Path) -> None:
+    with pytest.raises(GenmanError) as missing_log:
+        process.spawn_detached([PY, "-c", "pass"], tmp_path / "no-such-dir/daemon.log")
+    assert f"cannot open {tmp_path}/no-such-dir/daemon.log" in missing_log.value.message
+    with pytest.raises(GenmanError) as missing_program:
+        process.spawn_detached([str(tmp_path / "no-such-program")], tmp_path / "daemon.log")
+    assert missing_program.value.message == (
+        f"could not start {tmp_path}/no-such-program in the background: "
+        "No such file or directory")
