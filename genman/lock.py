@@ -47,15 +47,15 @@ def _acquire(fd: int, path: str, wait: float) -> None:
                 ) from None
             if not told:
                 told = True
-                warn(f"another genman is running (pid {_holder(path)}); waiting for the lock"
-                     + (f" up to {wait:g} s" if wait != float("inf") else ""))
+                warn(f"another genman is running (pid {_holder(path)}); waiting for the lock "
+                     f"up to {wait:g} s")
             time.sleep(min(_RETRY, left))
 
 
 @contextlib.contextmanager
 def locked(layout: Layout, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the genman lock, waiting up to `wait` seconds for it (`inf`: for as long as it
-    takes). The file keeps the holder's pid so the messages can name it."""
+    """Hold the genman lock, waiting up to `wait` seconds for it. The file keeps the
+    holder's pid so the messages can name it."""
     layout.check_contained()
     path = layout.host(layout.lock_file)
     path.parent.mkdir(parents=True, exist_ok=True)
